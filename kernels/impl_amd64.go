@@ -65,7 +65,7 @@ var avx2 = &Implementation{
 		logSumExp:            asm.LogSumExpAVX2,
 		softmaxBackward:      asm.SoftmaxBackwardAVX2,
 		logSoftmaxBackward:   asm.LogSoftmaxBackwardAVX2,
-		crossEntropy:         crossEntropyKernel(asm.CrossEntropyRowsAVX2),
+		crossEntropy:         crossEntropyKernel(ceLongOrRowsAVX2),
 		crossEntropyRows:     crossEntropyRowsAVX2,
 		softmaxAxis:          asm.SoftmaxAxisAVX2,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX2,
@@ -479,8 +479,11 @@ func rowsAVX2(log bool, dst, src []float32, rows, cols int) {
 // same batches to LogSoftmaxLongRowsAVX2, which measured 0.57-0.82x
 // LogSoftmaxRowsAVX2's time at these shapes and at 8 MiB batches of
 // 65,536 and 131,072 columns, but 0.98-1.03x at 2 MiB (see
-// logSoftmaxLongAVX2 in gen/amd64/logsoftmax.go). Variables, so that the
-// tests can send every row through either kernel.
+// logSoftmaxLongAVX2 in gen/amd64/logsoftmax.go). SoftmaxBackwardRows,
+// LogSoftmaxBackwardRows and CrossEntropy(Rows) send the same batches
+// to their own AVX2 long-row kernels (backwardRowsAVX2,
+// ceLongOrRowsAVX2). Variables, so that the tests can send every row
+// through either kernel.
 var softmaxLongColsAVX2, softmaxLongElemsAVX2 = 1 << 18, 1 << 22
 
 // shortGroupCopyAVX2 runs the 8 rows of src into dst with the short
@@ -769,7 +772,7 @@ func crossEntropyRowsAVX512(grad, logits []float32, targets []int32, cols int) f
 func crossEntropyRowsAVX2(grad, logits []float32, targets []int32, cols int) float32 {
 	rows := len(logits) / cols
 	if cols > shortCols || rows < 8 {
-		return roundLoss(asm.CrossEntropyRowsAVX2(grad, logits, targets, rows, cols) / float64(rows))
+		return roundLoss(ceLongOrRowsAVX2(grad, logits, targets, rows, cols) / float64(rows))
 	}
 	full := rows / 8 * 8
 	var total float64
@@ -804,6 +807,19 @@ func shortCEAVX2(grad, logits []float32, targets []int32, from, rows, cols int, 
 		return asm.CrossEntropyShortRowsNoGradAVX2(nil, x, ts, rows, cols, total)
 	}
 	return asm.CrossEntropyShortRowsAVX2(grad[from*cols:], x, ts, rows, cols, total)
+}
+
+// ceLongOrRowsAVX2 runs CrossEntropyRowsAVX2, or CrossEntropyLongRowsAVX2
+// on the batches that SoftmaxRows sends SoftmaxLongRowsAVX2 (rows of at
+// least softmaxLongColsAVX2 elements, softmaxLongElemsAVX2 in all): on
+// Zen 3, 0.63x CrossEntropyRowsAVX2's time at 8 rows of 4,194,304
+// columns, 0.73x at 16 of 1,048,576 (see crossEntropyLongAVX2 in
+// gen/amd64/crossentropy.go).
+func ceLongOrRowsAVX2(grad, logits []float32, targets []int32, rows, cols int) float64 {
+	if cols >= softmaxLongColsAVX2 && rows*cols >= softmaxLongElemsAVX2 {
+		return asm.CrossEntropyLongRowsAVX2(grad, logits, targets, rows, cols)
+	}
+	return asm.CrossEntropyRowsAVX2(grad, logits, targets, rows, cols)
 }
 
 // ceRowsAVX2 adds the losses of rows from to end, each from

@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
@@ -26,12 +27,12 @@ type longKernel struct {
 // longKernels are the SoftmaxRows and LogSoftmaxRows kernels of long
 // rows that this CPU runs: AVX-512's SoftmaxRows, with its long-row
 // passes, AVX2's row kernel, which runs long rows as others, and
-// SoftmaxLongRowsAVX2 and LogSoftmaxLongRowsAVX2, AVX2's long-row passes
-// (a fused pass 1 and 2 that guesses c = 0, and a pass 3 with
+// SoftmaxLongRowsAVX2, LogSoftmaxLongRowsAVX2 and CrossEntropyLongRowsAVX2
+// (its gradient, against targets from longTargets), AVX2's long-row
+// passes (a fused pass 1 and 2 that guesses c = 0, and a pass 3 with
 // non-temporal stores where dst is 32-byte aligned and cols a multiple
 // of 8, or for LogSoftmax 16-byte aligned and a multiple of 4), which
-// SoftmaxRows and LogSoftmaxRows send batches of such rows too large for
-// the caches.
+// package kernels sends batches of such rows too large for the caches.
 func longKernels() []longKernel {
 	softmax := func(dst, src []float32, _, cols int) { generic.SoftmaxRows(dst, src, cols) }
 	logSoftmax := func(dst, src []float32, _, cols int) { generic.LogSoftmaxRows(dst, src, cols) }
@@ -43,9 +44,25 @@ func longKernels() []longKernel {
 		ks = append(ks,
 			longKernel{"avx2", asm.SoftmaxRowsAVX2, softmax},
 			longKernel{"avx2 long", asm.SoftmaxLongRowsAVX2, softmax},
-			longKernel{"avx2 log long", asm.LogSoftmaxLongRowsAVX2, logSoftmax})
+			longKernel{"avx2 log long", asm.LogSoftmaxLongRowsAVX2, logSoftmax},
+			longKernel{"avx2 cross-entropy long", func(dst, src []float32, rows, cols int) {
+				asm.CrossEntropyLongRowsAVX2(dst, src, longTargets(src, rows, cols), rows, cols)
+			}, func(dst, src []float32, rows, cols int) {
+				generic.CrossEntropyRows(dst, src, longTargets(src, rows, cols), cols)
+			}})
 	}
 	return ks
+}
+
+// longTargets returns the targets that longKernels's CrossEntropy kernel
+// takes for a batch at src: each row's from the bits of its first
+// element, so that a row gets the same one alone and in a batch.
+func longTargets(src []float32, rows, cols int) []int32 {
+	t := make([]int32, rows)
+	for r := range t {
+		t[r] = int32(math.Float32bits(src[r*cols]) % uint32(cols))
+	}
+	return t
 }
 
 // longRowKinds returns rows of n elements, one of each kind that the
@@ -208,12 +225,12 @@ func TestSoftmaxRowsLongGuard(t *testing.T) {
 	}
 }
 
-// TestBitExactSoftmaxLongKernel runs the SoftmaxRows and LogSoftmaxRows
-// tests with every batch that the short kernels leave sent to
-// SoftmaxLongRowsAVX2 and LogSoftmaxLongRowsAVX2 (softmaxLongColsAVX2 and
+// TestBitExactLongKernels runs the SoftmaxRows, LogSoftmaxRows, backward
+// rows and CrossEntropy tests with every batch that the short kernels leave sent
+// to the AVX2 long-row kernels (softmaxLongColsAVX2 and
 // softmaxLongElemsAVX2 1): rows of every length, of every kind, at every
 // offset, and against guard pages.
-func TestBitExactSoftmaxLongKernel(t *testing.T) {
+func TestBitExactLongKernels(t *testing.T) {
 	if !avx2.supported() {
 		t.Skip("AVX2 not supported by this CPU")
 	}
@@ -231,4 +248,73 @@ func TestBitExactSoftmaxLongKernel(t *testing.T) {
 	t.Run("LogSpecials", TestBitExactLogSoftmaxSpecials)
 	t.Run("LogOffsets", TestBitExactLogSoftmaxOffsets)
 	t.Run("LogGuard", TestGuardLogSoftmax)
+	t.Run("BackwardRows", TestBitExactBackwardRows)
+	t.Run("BackwardRowsOffsets", TestBitExactBackwardRowsOffsets)
+	t.Run("BackwardLengths", TestBitExactBackwardLengths)
+	t.Run("BackwardLong", TestBitExactBackwardLong)
+	t.Run("BackwardFastBound", TestBitExactBackwardFastBound)
+	t.Run("GuardBackwardRows", TestGuardBackwardRows)
+	t.Run("CrossEntropyLengths", TestBitExactCrossEntropyLengths)
+	t.Run("CrossEntropyRows", TestBitExactCrossEntropyRows)
+	t.Run("CrossEntropyOrder", TestBitExactCrossEntropyOrder)
+	t.Run("CrossEntropySpecials", TestBitExactCrossEntropySpecials)
+	t.Run("CrossEntropyOffsets", TestBitExactCrossEntropyOffsets)
+	t.Run("GuardCrossEntropy", TestGuardCrossEntropy)
+}
+
+// TestBitExactBackwardLongKernels runs SoftmaxBackwardLongRowsAVX2 and
+// LogSoftmaxBackwardLongRowsAVX2 directly on batches of rows drawn by
+// backwardBatch, at lengths around the chunks in which they run pass 2
+// from the row's end (8192 elements: a row of one chunk, of a chunk and
+// a tail, of several chunks and tails of every kind), with dx at every
+// element offset from a 64-byte boundary (non-temporal stores at offsets
+// 0 and 8 where cols is a multiple of 8, 8200 and 3*8192+72 here), in
+// place (dx = y, dx = dy), and against guard pages.
+func TestBitExactBackwardLongKernels(t *testing.T) {
+	if !avx2.supported() {
+		t.Skip("AVX2 not supported by this CPU")
+	}
+	for _, k := range []struct {
+		backwardKernel
+		run func(dx, y, dy []float32, rows, cols int)
+	}{
+		{backwardKernels[0], asm.SoftmaxBackwardLongRowsAVX2},
+		{backwardKernels[1], asm.LogSoftmaxBackwardLongRowsAVX2},
+	} {
+		t.Run(k.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(87, 88))
+			for _, n := range []int{100, 8191, 8192, 8200, 3*8192 + 37, 3*8192 + 72} {
+				const rows = 3
+				y, dy := backwardBatch(rng, rows, n, k.log)
+				want := genericBackwardRows(k.backwardKernel, y, dy, n)
+				buf := make([]float32, len(y)+32)
+				base := int(uintptr(unsafe.Pointer(&buf[0]))%64) / 4 // buf[16-base] is aligned
+				for off := range 16 {
+					d := buf[16-base+off:][:len(y)]
+					clear(buf)
+					k.run(d, y, dy, rows, n)
+					compareBits(t, fmt.Sprintf("n=%d dx at %d elements past 64 bytes", n, off), y, want, d)
+					copy(d, y)
+					k.run(d, d, dy, rows, n)
+					compareBits(t, fmt.Sprintf("n=%d dx = y at %d elements past 64 bytes", n, off), y, want, d)
+					copy(d, dy)
+					k.run(d, y, d, rows, n)
+					compareBits(t, fmt.Sprintf("n=%d dx = dy at %d elements past 64 bytes", n, off), y, want, d)
+				}
+				ys, dys, dx := endAtGuard(t, len(y)), startAfterGuard(t, len(y)), endAtGuard(t, len(y))
+				copy(ys, y)
+				copy(dys, dy)
+				what := fmt.Sprintf("n=%d, y and dx at the end of a page, dy at the start of one", n)
+				catchFault(t, what, func() { k.run(dx, ys, dys, rows, n) })
+				compareBits(t, what, y, want, dx)
+				dx = startAfterGuard(t, len(y))
+				what = fmt.Sprintf("n=%d, dx at the start of a page", n)
+				catchFault(t, what, func() { k.run(dx, ys, dys, rows, n) })
+				compareBits(t, what, y, want, dx)
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
 }

@@ -184,8 +184,11 @@ func guardRowBatches(t *testing.T, rng *rand.Rand, k softmaxRowKernel, cols []in
 	}
 }
 
-// TestBitExactCrossEntropyRowKernel runs CrossEntropyRowsAVX512 and
-// CrossEntropyRowsAVX2 directly on batches of rows of every kind
+// TestBitExactCrossEntropyRowKernel runs CrossEntropyRowsAVX512,
+// CrossEntropyRowsAVX2 and CrossEntropyLongRowsAVX2 (which package
+// kernels sends only batches of rows of 1 MiB or more, but which runs
+// rows of any length, as SoftmaxLongRowsAVX2) directly on batches of rows
+// of every kind
 // (rowOfAnyKind) and every length 1..300 and some longer ones, with a
 // gradient out of place and in place, and without one: the kernels
 // branch on c = 0 in passes 2 and 3 and put off each row's loss to a
@@ -193,10 +196,15 @@ func guardRowBatches(t *testing.T, rng *rand.Rand, k softmaxRowKernel, cols []in
 // from one row to the next.
 func TestBitExactCrossEntropyRowKernel(t *testing.T) {
 	for _, k := range []struct {
+		name string
 		im   *Implementation
 		rows func(dst, src []float32, targets []int32, rows, cols int) float64
-	}{{avx512, asm.CrossEntropyRowsAVX512}, {avx2, asm.CrossEntropyRowsAVX2}} {
-		t.Run(k.im.Name(), func(t *testing.T) {
+	}{
+		{"avx512", avx512, asm.CrossEntropyRowsAVX512},
+		{"avx2", avx2, asm.CrossEntropyRowsAVX2},
+		{"avx2 long", avx2, asm.CrossEntropyLongRowsAVX2},
+	} {
+		t.Run(k.name, func(t *testing.T) {
 			if !k.im.supported() {
 				t.Skip("not supported by this CPU")
 			}

@@ -76,11 +76,14 @@ func generateBackward(g *gen) {
 		}
 
 		for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
-			backwardAVX2(g, c, bk, rows)
+			backwardAVX2(g, c, bk, rows, false)
 		}
 	}
 	for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
 		shortBackwardAVX512(g, c, bk) // short_backward.go
+	}
+	for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
+		backwardAVX2(g, c, bk, true, true)
 	}
 }
 
@@ -739,9 +742,18 @@ type bw256 struct {
 	yp, rowN   reg.GPVirtual // rowN: the row's length
 	pf         reg.GPVirtual // the rows kernel's row length in bytes (see pipeline2)
 	maxU, maxS []reg.VecVirtual
+
+	// nt makes store write whole vectors with VMOVNTPS (the long-row
+	// kernels, see backwardAVX2); sfx suffixes the labels of the copy
+	// of pass 2 that stores so. fast, in LogSoftmaxBackwardLongRowsAVX2,
+	// is the frame slot where fastRow's verdict on the row waits for the
+	// chunks of pass 2 (see pass2Back): 1 for a fast row, 0 for others.
+	nt   bool
+	sfx  string
+	fast Mem
 }
 
-func (b *bw256) label(s string) string { return b.bk.prefix + "256_" + s }
+func (b *bw256) label(s string) string { return b.bk.prefix + "256_" + s + b.sfx }
 
 // cvt returns the float64s of 4 float32s.
 func (b *bw256) cvt(src Op) reg.VecVirtual {
@@ -975,7 +987,9 @@ func (b *bw256) store(res [][]reg.VecVirtual, d Mem, masks []reg.VecVirtual, fas
 			g.VCMPPS(U8(cmpUnord), v, v, m)
 			g.VBLENDVPS(m, c.ymm("nan"), v, v)
 		}
-		if masks == nil {
+		if masks == nil && b.nt {
+			g.VMOVNTPS(v, d.Offset(32*j))
+		} else if masks == nil {
 			g.VMOVUPS(v, d.Offset(32*j))
 		} else {
 			g.VMASKMOVPS(v, masks[j], d.Offset(32*j))
@@ -1211,16 +1225,32 @@ func (b *bw256) fastRow(general string) {
 }
 
 // backwardAVX2 emits the one-row kernel, or the batched one if rows: the
-// same body in a loop over the rows.
-func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows bool) {
+// same body in a loop over the rows. With long (and rows), it emits
+// SoftmaxBackwardLongRowsAVX2 or LogSoftmaxBackwardLongRowsAVX2, the
+// batched kernel for rows too long for any cache: no prefetch, and pass 2
+// emitted twice, with non-temporal stores (bw256.nt) for a row whose dx
+// is 32-byte aligned and whose length is a multiple of 8, so that every
+// whole vector's store is aligned, and with plain stores for the others;
+// the tail is stored under masks either way, and an SFENCE ends the call.
+// Package kernels sends them batches of rows of 1 MiB or more, 16 MiB or
+// more in all (see backwardLongColsAVX2 there, with the figures).
+func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows, long bool) {
 	isa := []string{"AVX", "AVX2", "CMOV", "FMA3"}
 	if rows {
-		isa = append(isa, "MMX+") // PREFETCHT0
+		isa = append(isa, "MMX+") // PREFETCHT0, SFENCE
 	}
-	if rows {
+	switch {
+	case long:
+		fn := bk.name + "LongRowsAVX2"
+		g.function(fn, backwardRowsSignature, isa, append(backwardRowsDoc(bk, fn, "AVX2 and FMA3"),
+			"It is "+bk.name+"RowsAVX2 for rows too long for any cache: it writes",
+			"dx with non-temporal stores where dx is 32-byte aligned and cols a",
+			"multiple of 8.")...)
+		bk.prefix += "l"
+	case rows:
 		fn := bk.name + "RowsAVX2"
 		g.function(fn, backwardRowsSignature, isa, backwardRowsDoc(bk, fn, "AVX2 and FMA3")...)
-	} else {
+	default:
 		fn := bk.name + "AVX2"
 		g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX2 and FMA3")...)
 	}
@@ -1232,17 +1262,18 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows bool) {
 		g.VMOVUPS(c.ymm("lo"), b.lo)
 		g.VMOVUPS(c.ymm("hi"), b.hi)
 	}
-	var dx, y, dy, n, nrows reg.GPVirtual
+	var dx, y, dy, n, nrows, cols reg.GPVirtual
 	if rows {
-		var cols reg.GPVirtual
 		dx, y, dy, nrows, cols = g.backwardRowsArgs()
-		b.pf = g.GP64()
-		g.MOVQ(cols, b.pf)
-		g.SHLQ(U8(2), b.pf)
-		zero := g.GP64()
-		g.XORQ(zero, zero)
-		g.CMPQ(cols, U32(bwPrefetchCols))
-		g.CMOVQHI(zero, b.pf) // a longer row prefetches its own lines
+		if !long {
+			b.pf = g.GP64()
+			g.MOVQ(cols, b.pf)
+			g.SHLQ(U8(2), b.pf)
+			zero := g.GP64()
+			g.XORQ(zero, zero)
+			g.CMPQ(cols, U32(bwPrefetchCols))
+			g.CMOVQHI(zero, b.pf) // a longer row prefetches its own lines
+		}
 		n = g.GP64()
 		g.Label(b.label("row"))
 		g.MOVQ(cols, n)
@@ -1255,6 +1286,79 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	}
 	g.backwardPass1(bk, y, dy, n, b.pass1)
 
+	done := b.label("done")
+	if long {
+		if bk.log {
+			// fastRow once for the row: the maxima it folds would
+			// otherwise stay live through every chunk.
+			b.fast = g.AllocLocal(8)
+			g.MOVQ(U32(0), b.fast)
+			b.fastRow(b.label("slowrow"))
+			g.MOVQ(U32(1), b.fast)
+			g.Label(b.label("slowrow"))
+		}
+		g.Comment("Pass 2 with non-temporal stores where dx is 32-byte aligned and cols a multiple of 8.")
+		w := g.GP64()
+		g.MOVQ(cols, w)
+		g.SHLQ(U8(2), w)
+		g.ORQ(dx, w)
+		g.TESTQ(U32(31), w)
+		g.JNZ(LabelRef(b.label("plain")))
+		b.nt, b.sfx = true, "_nt"
+		b.pass2Back(y, dy, dx, cols, done)
+		b.nt, b.sfx = false, ""
+		g.Label(b.label("plain"))
+		b.pass2Back(y, dy, dx, cols, done)
+		g.Label(done)
+		for _, r := range []reg.GPVirtual{y, dy, dx} {
+			g.LEAQ(Mem{Base: r, Index: cols, Scale: 4}, r)
+		}
+		g.DECQ(nrows)
+		g.JNZ(LabelRef(b.label("row")))
+		g.SFENCE()
+		g.VZEROUPPER()
+		g.RET()
+		return
+	}
+	b.pass2(y, dy, dx, n, done)
+	g.backwardEnd(done, rows, dx, y, dy, n, nrows, b.label("row"))
+}
+
+// bwBackChunk is the length of the chunks in which the long-row kernels
+// run pass 2 from the row's end to its start (see pass2Back).
+const bwBackChunk = 8192
+
+// pass2Back emits pass 2 of the row of cols elements at y, dy and dx in
+// chunks of bwBackChunk elements, from the row's last chunk, which holds
+// its tail, to its first, each chunk from its start to its end (pass2);
+// then it jumps to done, with y, dy and dx unchanged. Pass 1 left the
+// row's last chunks in the caches last.
+func (b *bw256) pass2Back(y, dy, dx, cols reg.GPVirtual, done string) {
+	g := b.g
+	k, c0 := g.GP64(), g.GP64()
+	cy, cdy, cdx, cn := g.GP64(), g.GP64(), g.GP64(), g.GP64()
+	g.MOVQ(cols, k) // the elements before the chunks still to run
+	g.Label(b.label("chunk"))
+	g.LEAQ(Mem{Base: k, Disp: -1}, c0)
+	g.ANDQ(I32(-bwBackChunk), c0) // the start of the last chunk before k
+	g.LEAQ(Mem{Base: y, Index: c0, Scale: 4}, cy)
+	g.LEAQ(Mem{Base: dy, Index: c0, Scale: 4}, cdy)
+	g.LEAQ(Mem{Base: dx, Index: c0, Scale: 4}, cdx)
+	g.MOVQ(k, cn)
+	g.SUBQ(c0, cn)
+	g.MOVQ(c0, k)
+	b.pass2(cy, cdy, cdx, cn, b.label("chunkdone"))
+	g.Label(b.label("chunkdone"))
+	g.TESTQ(k, k)
+	g.JNZ(LabelRef(b.label("chunk")))
+	g.JMP(LabelRef(done))
+}
+
+// pass2 emits pass 2 of the row at y, dy and dx, of n elements, which
+// leaves the three pointers at the row's tail and n at its length, or
+// jumps to done where the row has no tail.
+func (b *bw256) pass2(y, dy, dx, n reg.GPVirtual, done string) {
+	g, bk := b.g, b.bk
 	g.Comment("Pass 2: dx.")
 	// Exp's unrolling: the exponential holds 2 bounds and 3 registers per
 	// half-vector, and s is live throughout. LogSoftmaxBackward's rows of
@@ -1263,7 +1367,12 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	if bk.log {
 		g.CMPQ(n, U32(32))
 		g.JB(LabelRef(b.label("pipe_end")))
-		b.fastRow(b.label("general"))
+		if b.fast.Base != nil {
+			g.CMPQ(b.fast, U32(0))
+			g.JE(LabelRef(b.label("general")))
+		} else {
+			b.fastRow(b.label("general"))
+		}
 		b.pipeline2(y, dy, dx, n, true, "_fast")
 		g.JMP(LabelRef(b.label("pipe_end")))
 		g.Label(b.label("general"))
@@ -1279,12 +1388,10 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	})
 	g.Comment("Tail: the last 0..15 elements, through the stack, stored masked.")
 	g.TESTQ(n, n)
-	g.JZ(LabelRef(b.label("done")))
+	g.JZ(LabelRef(done))
 	b.tailN = n
 	b.tailMasks()
 	b.tailToBuf(Mem{Base: y}, b.bufs[0])
 	b.tailToBuf(Mem{Base: dy}, b.bufs[1])
 	b.out(b.bufs[0], b.bufs[1], Mem{Base: dx}, 1, b.masks)
-
-	g.backwardEnd(b.label("done"), rows, dx, y, dy, n, nrows, b.label("row"))
 }

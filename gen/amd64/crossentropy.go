@@ -40,7 +40,6 @@ import (
 type ceRows interface {
 	rowPasses
 	setHooks(h rowHooks)
-	softmaxOut(after string) func(sum reg.VecVirtual)
 }
 
 func (s *sm512) setHooks(h rowHooks) { s.hooks = h }
@@ -51,6 +50,7 @@ func generateCrossEntropy(g *gen) {
 	t := &ceTables{g.log64Table(), g.log64VecTable()}
 	crossEntropyAVX512(g, c, t)
 	crossEntropyAVX2(g, c, t)
+	crossEntropyLongAVX2(g, c, t)
 }
 
 // ceTables are the float64 constants of the loss: log64's, and those of
@@ -86,7 +86,7 @@ func crossEntropyAVX512(g *gen, c *constTable, t *ceTables) {
 	// batches of 1 MiB): 0.45 against 0.53 at 100 columns, 0.29 against
 	// 0.30 at 1024, 0.27 against 0.29 at 4096 and 32000.
 	s.tailPipe, s.halfTail, s.zeroC = true, true, true
-	crossEntropyRows(g, s, c, t, true, func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) })
+	crossEntropyRows(g, s, c, t, true, func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, s.softmaxOut, nil)
 }
 
 func crossEntropyAVX2(g *gen, c *constTable, t *ceTables) {
@@ -112,14 +112,49 @@ func crossEntropyAVX2(g *gen, c *constTable, t *ceTables) {
 	// 1.06 at 100; 1.01-1.06x SoftmaxRowsAVX2's time in the same runs
 	// from 1024 against 1.32-1.37x.
 	s.regOut = true
-	crossEntropyRows(g, s, c, t, false, func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) })
+	crossEntropyRows(g, s, c, t, false, func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.softmaxOut, nil)
+}
+
+// crossEntropyLongAVX2 emits CrossEntropyLongRowsAVX2: CrossEntropyRowsAVX2
+// for rows that no cache holds, with SoftmaxLongRowsAVX2's passes (see
+// softmaxLongAVX2): every row's passes 1 and 2 fused into one read of x
+// on the guess that c = 0, no u kept, and pass 3 recomputing it, from the
+// row's end, with non-temporal stores where the gradient's row is 32-byte
+// aligned and cols a multiple of 8 (longOut). Package kernels sends it
+// the batches that SoftmaxRows sends SoftmaxLongRowsAVX2.
+//
+// Measured on AMD EPYC Zen 3 (AVX2, 32 MiB of L3), N(0, 4) logits, with a
+// gradient out of place, thread CPU time, the lower quartile of 6 to 10
+// calls, 4 to 6 rounds alternating copy, CrossEntropyRowsAVX2, this
+// kernel and SoftmaxLongRowsAVX2, the median of the rounds' ratios to
+// CrossEntropyRowsAVX2: 0.63x at 8 rows of 4,194,304 columns, each
+// call's gradient first refilled by a copy (1.20-1.63 ns per element
+// against 2.01-2.28; SoftmaxLongRowsAVX2 1.17-1.35), 0.73x at 16 x
+// 1,048,576; called again and again on the same batch, 0.91x at 16 x
+// 262,144 and 0.85x at 4 x 1,048,576, but 1.47x at 2 x 262,144 (2 MiB,
+// which the caches hold, and which is not routed here).
+func crossEntropyLongAVX2(g *gen, c *constTable, t *ceTables) {
+	g.function("CrossEntropyLongRowsAVX2", crossEntropySignature,
+		[]string{"AVX", "AVX2", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"},
+		"CrossEntropyLongRowsAVX2 is CrossEntropyRowsAVX2 for rows too long for",
+		"any cache: it reads x once for passes 1 and 2, and writes dst with",
+		"non-temporal stores where dst is 32-byte aligned and cols a multiple",
+		"of 8. The bits are CrossEntropyRowsAVX2's.",
+	)
+	g.Attributes(0) // not NOSPLIT: the frame's 696 bytes
+	s := newSM256(g, c, "cel256")
+	s.zeroC, s.tailPipe, s.fuse, s.back = true, true, true, true
+	s.pfSelf = pfLong256
+	crossEntropyRows(g, s, c, t, false, func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.longOut, func() { g.SFENCE() })
 }
 
 // crossEntropyRows emits the body of a CrossEntropyRows kernel: the
 // total, kept in the result's slot, the rows' targets, and the loss and
 // grad[t] of each row around rowsKernel's passes; zero sets the fill
-// vector of a row of -Inf.
-func crossEntropyRows(g *gen, s ceRows, c *constTable, t *ceTables, wide bool, zero func(v reg.VecVirtual)) {
+// vector of a row of -Inf, out is the kernel's pass 3 (softmaxOut, or
+// longOut), and finish, if not nil, ends the kernel after the last loss.
+func crossEntropyRows(g *gen, s ceRows, c *constTable, t *ceTables, wide bool, zero func(v reg.VecVirtual),
+	out func(after string) func(sum reg.VecVirtual), finish func()) {
 	res, err := g.ReturnIndex(0).Resolve()
 	if err != nil {
 		panic(err)
@@ -164,8 +199,13 @@ func crossEntropyRows(g *gen, s ceRows, c *constTable, t *ceTables, wide bool, z
 		b.push(sum, s.c64(), xt, s.bias(), gt)
 		g.TESTQ(s.rowDst(), s.rowDst())
 		g.JZ(LabelRef(s.label("next")))
-		s.softmaxOut(s.label("next"))(sum)
-	}, func() { b.flush(s.label("last"), s.rowDst()) })
+		out(s.label("next"))(sum)
+	}, func() {
+		b.flush(s.label("last"), s.rowDst())
+		if finish != nil {
+			finish()
+		}
+	})
 }
 
 // batchRows is the number of rows whose losses a lossBatch computes

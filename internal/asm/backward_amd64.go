@@ -89,3 +89,27 @@ func SoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, row
 //
 //go:noescape
 func LogSoftmaxBackwardShortRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// SoftmaxBackwardLongRowsAVX2 applies SoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.SoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows and cols > 0;
+// dx may be y or dy; any other overlap gives unspecified results.
+// It requires AVX2 and FMA3.
+// It is SoftmaxBackwardRowsAVX2 for rows too long for any cache: it writes
+// dx with non-temporal stores where dx is 32-byte aligned and cols a
+// multiple of 8.
+//
+//go:noescape
+func SoftmaxBackwardLongRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// LogSoftmaxBackwardLongRowsAVX2 applies LogSoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.LogSoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows and cols > 0;
+// dx may be y or dy; any other overlap gives unspecified results.
+// It requires AVX2 and FMA3.
+// It is LogSoftmaxBackwardRowsAVX2 for rows too long for any cache: it writes
+// dx with non-temporal stores where dx is 32-byte aligned and cols a
+// multiple of 8.
+//
+//go:noescape
+func LogSoftmaxBackwardLongRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)

@@ -7426,3 +7426,2990 @@ last:
 	ADDQ             SI, AX
 	VZEROUPPER
 	RET
+
+// func SoftmaxBackwardLongRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·SoftmaxBackwardLongRowsAVX2(SB), NOSPLIT, $128-88
+	MOVQ dx_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ rows+72(FP), BX
+	MOVQ cols+80(FP), SI
+
+sbl256_row:
+	MOVQ SI, DI
+
+	// Pass 1: the float64 sum.
+	MOVQ   CX, R8
+	MOVQ   DX, R9
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+sbl256_sum64:
+	CMPQ        DI, $0x00000040
+	JB          sbl256_sumtail
+	VXORPD      Y4, Y4, Y4
+	VXORPD      Y5, Y5, Y5
+	VXORPD      Y6, Y6, Y6
+	VXORPD      Y7, Y7, Y7
+	VCVTPS2PD   (R8), Y8
+	VCVTPS2PD   (R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   16(R8), Y8
+	VCVTPS2PD   16(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   32(R8), Y8
+	VCVTPS2PD   32(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   48(R8), Y8
+	VCVTPS2PD   48(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	VCVTPS2PD   64(R8), Y8
+	VCVTPS2PD   64(R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   80(R8), Y8
+	VCVTPS2PD   80(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   96(R8), Y8
+	VCVTPS2PD   96(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   112(R8), Y8
+	VCVTPS2PD   112(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	VCVTPS2PD   128(R8), Y8
+	VCVTPS2PD   128(R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   144(R8), Y8
+	VCVTPS2PD   144(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   160(R8), Y8
+	VCVTPS2PD   160(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   176(R8), Y8
+	VCVTPS2PD   176(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	VCVTPS2PD   192(R8), Y8
+	VCVTPS2PD   192(R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   208(R8), Y8
+	VCVTPS2PD   208(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   224(R8), Y8
+	VCVTPS2PD   224(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   240(R8), Y8
+	VCVTPS2PD   240(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	VADDPD      Y4, Y0, Y0
+	VADDPD      Y5, Y1, Y1
+	VADDPD      Y6, Y2, Y2
+	VADDPD      Y7, Y3, Y3
+	ADDQ        $0x00000100, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, DI
+	JMP         sbl256_sum64
+
+sbl256_sumtail:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  DI, DI
+	JZ     sbl256_sumred
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+
+sbl256_sum16:
+	CMPQ        DI, $0x00000010
+	JB          sbl256_sumlast
+	VCVTPS2PD   (R8), Y8
+	VCVTPS2PD   (R9), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   16(R8), Y8
+	VCVTPS2PD   16(R9), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   32(R8), Y8
+	VCVTPS2PD   32(R9), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   48(R8), Y8
+	VCVTPS2PD   48(R9), Y9
+	VFMADD231PD Y8, Y9, Y7
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, DI
+	JMP         sbl256_sum16
+
+sbl256_sumlast:
+	TESTQ DI, DI
+	JZ    sbl256_sumblock
+
+	// The last 1..15 lanes, through the stack, zeros after them.
+	LEAQ       tailmask8<>+0(SB), R10
+	MOVQ       $0x00000010, R11
+	SUBQ       DI, R11
+	VMOVDQU    (R10)(R11*4), Y8
+	VMOVDQU    32(R10)(R11*4), Y9
+	LEAQ       (R8), R10
+	ANDQ       $0x00000fff, R10
+	CMPQ       R10, $0x00000fc0
+	JA         sbl256_tailcopy_1
+	VMASKMOVPS (R8), Y8, Y10
+	VMOVUPS    Y10, (SP)
+	VMASKMOVPS 32(R8), Y9, Y10
+	VMOVUPS    Y10, 32(SP)
+	JMP        sbl256_tailloaded_1
+
+sbl256_tailcopy_1:
+	VXORPS  Y10, Y10, Y10
+	VMOVUPS Y10, (SP)
+	VMOVUPS Y10, 32(SP)
+	XORQ    R10, R10
+	TESTQ   $0x00000008, DI
+	JZ      sbl256_copy_1_8
+	VMOVUPS (R8)(R10*1), Y10
+	VMOVUPS Y10, (SP)(R10*1)
+	ADDQ    $0x00000020, R10
+
+sbl256_copy_1_8:
+	TESTQ   $0x00000004, DI
+	JZ      sbl256_copy_1_4
+	VMOVUPS (R8)(R10*1), X10
+	VMOVUPS X10, (SP)(R10*1)
+	ADDQ    $0x00000010, R10
+
+sbl256_copy_1_4:
+	TESTQ $0x00000002, DI
+	JZ    sbl256_copy_1_2
+	MOVQ  (R8)(R10*1), R11
+	MOVQ  R11, (SP)(R10*1)
+	ADDQ  $0x00000008, R10
+
+sbl256_copy_1_2:
+	TESTQ $0x00000001, DI
+	JZ    sbl256_copy_1_1
+	MOVL  (R8)(R10*1), R8
+	MOVL  R8, (SP)(R10*1)
+
+sbl256_copy_1_1:
+sbl256_tailloaded_1:
+	LEAQ       (R9), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         sbl256_tailcopy_2
+	VMASKMOVPS (R9), Y8, Y8
+	VMOVUPS    Y8, 64(SP)
+	VMASKMOVPS 32(R9), Y9, Y8
+	VMOVUPS    Y8, 96(SP)
+	JMP        sbl256_tailloaded_2
+
+sbl256_tailcopy_2:
+	VXORPS  Y8, Y8, Y8
+	VMOVUPS Y8, 64(SP)
+	VMOVUPS Y8, 96(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, DI
+	JZ      sbl256_copy_2_8
+	VMOVUPS (R9)(R8*1), Y8
+	VMOVUPS Y8, 64(SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+sbl256_copy_2_8:
+	TESTQ   $0x00000004, DI
+	JZ      sbl256_copy_2_4
+	VMOVUPS (R9)(R8*1), X8
+	VMOVUPS X8, 64(SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+sbl256_copy_2_4:
+	TESTQ $0x00000002, DI
+	JZ    sbl256_copy_2_2
+	MOVQ  (R9)(R8*1), R10
+	MOVQ  R10, 64(SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+sbl256_copy_2_2:
+	TESTQ $0x00000001, DI
+	JZ    sbl256_copy_2_1
+	MOVL  (R9)(R8*1), DI
+	MOVL  DI, 64(SP)(R8*1)
+
+sbl256_copy_2_1:
+sbl256_tailloaded_2:
+	VCVTPS2PD   (SP), Y8
+	VCVTPS2PD   64(SP), Y9
+	VFMADD231PD Y8, Y9, Y4
+	VCVTPS2PD   16(SP), Y8
+	VCVTPS2PD   80(SP), Y9
+	VFMADD231PD Y8, Y9, Y5
+	VCVTPS2PD   32(SP), Y8
+	VCVTPS2PD   96(SP), Y9
+	VFMADD231PD Y8, Y9, Y6
+	VCVTPS2PD   48(SP), Y8
+	VCVTPS2PD   112(SP), Y9
+	VFMADD231PD Y8, Y9, Y7
+
+sbl256_sumblock:
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+
+sbl256_sumred:
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	VBROADCASTSD X1, Y0
+
+	// Pass 2 with non-temporal stores where dx is 32-byte aligned and cols a multiple of 8.
+	MOVQ  SI, DI
+	SHLQ  $0x02, DI
+	ORQ   AX, DI
+	TESTQ $0x0000001f, DI
+	JNZ   sbl256_plain
+	MOVQ  SI, DI
+
+sbl256_chunk_nt:
+	LEAQ -1(DI), R8
+	ANDQ $-8192, R8
+	LEAQ (CX)(R8*4), R9
+	LEAQ (DX)(R8*4), R10
+	LEAQ (AX)(R8*4), R11
+	MOVQ DI, R12
+	SUBQ R8, R12
+	MOVQ R8, DI
+
+	// Pass 2: dx.
+sbl256_loop2_nt:
+	CMPQ R12, $0x00000020
+	JB   sbl256_loop2_end_nt
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (R10), Y1
+	VSUBPD    Y0, Y1, Y1
+	VCVTPS2PD (R9), Y2
+	VMULPD    Y2, Y1, Y1
+	VCVTPS2PD 16(R10), Y2
+	VSUBPD    Y0, Y2, Y2
+	VCVTPS2PD 16(R9), Y3
+	VMULPD    Y3, Y2, Y2
+	VCVTPS2PD 32(R10), Y3
+	VSUBPD    Y0, Y3, Y3
+	VCVTPS2PD 32(R9), Y4
+	VMULPD    Y4, Y3, Y3
+	VCVTPS2PD 48(R10), Y4
+	VSUBPD    Y0, Y4, Y4
+	VCVTPS2PD 48(R9), Y5
+	VMULPD    Y5, Y4, Y4
+	VCVTPS2PD 64(R10), Y5
+	VSUBPD    Y0, Y5, Y5
+	VCVTPS2PD 64(R9), Y6
+	VMULPD    Y6, Y5, Y5
+	VCVTPS2PD 80(R10), Y6
+	VSUBPD    Y0, Y6, Y6
+	VCVTPS2PD 80(R9), Y7
+	VMULPD    Y7, Y6, Y6
+	VCVTPS2PD 96(R10), Y7
+	VSUBPD    Y0, Y7, Y7
+	VCVTPS2PD 96(R9), Y8
+	VMULPD    Y8, Y7, Y7
+	VCVTPS2PD 112(R10), Y8
+	VSUBPD    Y0, Y8, Y8
+	VCVTPS2PD 112(R9), Y9
+	VMULPD    Y9, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y1, X1
+	VCVTPD2PSY  Y2, X2
+	VINSERTF128 $0x01, X2, Y1, Y1
+	VCMPPS      $0x03, Y1, Y1, Y2
+	VBLENDVPS   Y2, backwardconst<>+384(SB), Y1, Y1
+	VMOVNTPS    Y1, (R11)
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y3, Y3
+	VMOVNTPS    Y3, 32(R11)
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y5, Y5
+	VMOVNTPS    Y5, 64(R11)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y7, Y7
+	VMOVNTPS    Y7, 96(R11)
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+	JMP         sbl256_loop2_nt
+
+sbl256_loop2_end_nt:
+sbl256_loop1_nt:
+	CMPQ R12, $0x00000010
+	JB   sbl256_loop1_end_nt
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (R10), Y1
+	VSUBPD    Y0, Y1, Y1
+	VCVTPS2PD (R9), Y2
+	VMULPD    Y2, Y1, Y1
+	VCVTPS2PD 16(R10), Y2
+	VSUBPD    Y0, Y2, Y2
+	VCVTPS2PD 16(R9), Y3
+	VMULPD    Y3, Y2, Y2
+	VCVTPS2PD 32(R10), Y3
+	VSUBPD    Y0, Y3, Y3
+	VCVTPS2PD 32(R9), Y4
+	VMULPD    Y4, Y3, Y3
+	VCVTPS2PD 48(R10), Y4
+	VSUBPD    Y0, Y4, Y4
+	VCVTPS2PD 48(R9), Y5
+	VMULPD    Y5, Y4, Y4
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y1, X1
+	VCVTPD2PSY  Y2, X2
+	VINSERTF128 $0x01, X2, Y1, Y1
+	VCMPPS      $0x03, Y1, Y1, Y2
+	VBLENDVPS   Y2, backwardconst<>+384(SB), Y1, Y1
+	VMOVNTPS    Y1, (R11)
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y3, Y3
+	VMOVNTPS    Y3, 32(R11)
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         sbl256_loop1_nt
+
+sbl256_loop1_end_nt:
+	// Tail: the last 0..15 elements, through the stack, stored masked.
+	TESTQ      R12, R12
+	JZ         sbl256_chunkdone_nt
+	LEAQ       tailmask8<>+0(SB), R8
+	MOVQ       $0x00000010, R13
+	SUBQ       R12, R13
+	VMOVDQU    (R8)(R13*4), Y1
+	VMOVDQU    32(R8)(R13*4), Y2
+	LEAQ       (R9), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         sbl256_tailcopy_nt_1
+	VMASKMOVPS (R9), Y1, Y3
+	VMOVUPS    Y3, (SP)
+	VMASKMOVPS 32(R9), Y2, Y3
+	VMOVUPS    Y3, 32(SP)
+	JMP        sbl256_tailloaded_nt_1
+
+sbl256_tailcopy_nt_1:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, (SP)
+	VMOVUPS Y3, 32(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R12
+	JZ      sbl256_copy_nt_1_8
+	VMOVUPS (R9)(R8*1), Y3
+	VMOVUPS Y3, (SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+sbl256_copy_nt_1_8:
+	TESTQ   $0x00000004, R12
+	JZ      sbl256_copy_nt_1_4
+	VMOVUPS (R9)(R8*1), X3
+	VMOVUPS X3, (SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+sbl256_copy_nt_1_4:
+	TESTQ $0x00000002, R12
+	JZ    sbl256_copy_nt_1_2
+	MOVQ  (R9)(R8*1), R13
+	MOVQ  R13, (SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+sbl256_copy_nt_1_2:
+	TESTQ $0x00000001, R12
+	JZ    sbl256_copy_nt_1_1
+	MOVL  (R9)(R8*1), R9
+	MOVL  R9, (SP)(R8*1)
+
+sbl256_copy_nt_1_1:
+sbl256_tailloaded_nt_1:
+	LEAQ       (R10), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         sbl256_tailcopy_nt_2
+	VMASKMOVPS (R10), Y1, Y3
+	VMOVUPS    Y3, 64(SP)
+	VMASKMOVPS 32(R10), Y2, Y3
+	VMOVUPS    Y3, 96(SP)
+	JMP        sbl256_tailloaded_nt_2
+
+sbl256_tailcopy_nt_2:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 64(SP)
+	VMOVUPS Y3, 96(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R12
+	JZ      sbl256_copy_nt_2_8
+	VMOVUPS (R10)(R8*1), Y3
+	VMOVUPS Y3, 64(SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+sbl256_copy_nt_2_8:
+	TESTQ   $0x00000004, R12
+	JZ      sbl256_copy_nt_2_4
+	VMOVUPS (R10)(R8*1), X3
+	VMOVUPS X3, 64(SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+sbl256_copy_nt_2_4:
+	TESTQ $0x00000002, R12
+	JZ    sbl256_copy_nt_2_2
+	MOVQ  (R10)(R8*1), R9
+	MOVQ  R9, 64(SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+sbl256_copy_nt_2_2:
+	TESTQ $0x00000001, R12
+	JZ    sbl256_copy_nt_2_1
+	MOVL  (R10)(R8*1), R9
+	MOVL  R9, 64(SP)(R8*1)
+
+sbl256_copy_nt_2_1:
+sbl256_tailloaded_nt_2:
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD 64(SP), Y3
+	VSUBPD    Y0, Y3, Y3
+	VCVTPS2PD (SP), Y4
+	VMULPD    Y4, Y3, Y3
+	VCVTPS2PD 80(SP), Y4
+	VSUBPD    Y0, Y4, Y4
+	VCVTPS2PD 16(SP), Y5
+	VMULPD    Y5, Y4, Y4
+	VCVTPS2PD 96(SP), Y5
+	VSUBPD    Y0, Y5, Y5
+	VCVTPS2PD 32(SP), Y6
+	VMULPD    Y6, Y5, Y5
+	VCVTPS2PD 112(SP), Y6
+	VSUBPD    Y0, Y6, Y6
+	VCVTPS2PD 48(SP), Y7
+	VMULPD    Y7, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VBLENDVPS   Y4, backwardconst<>+384(SB), Y3, Y3
+	VMASKMOVPS  Y3, Y1, (R11)
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y5, Y5
+	VMASKMOVPS  Y5, Y2, 32(R11)
+
+sbl256_chunkdone_nt:
+	TESTQ DI, DI
+	JNZ   sbl256_chunk_nt
+	JMP   sbl256_done
+
+sbl256_plain:
+	MOVQ SI, DI
+
+sbl256_chunk:
+	LEAQ -1(DI), R8
+	ANDQ $-8192, R8
+	LEAQ (CX)(R8*4), R9
+	LEAQ (DX)(R8*4), R10
+	LEAQ (AX)(R8*4), R11
+	MOVQ DI, R12
+	SUBQ R8, R12
+	MOVQ R8, DI
+
+	// Pass 2: dx.
+sbl256_loop2:
+	CMPQ R12, $0x00000020
+	JB   sbl256_loop2_end
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (R10), Y1
+	VSUBPD    Y0, Y1, Y1
+	VCVTPS2PD (R9), Y2
+	VMULPD    Y2, Y1, Y1
+	VCVTPS2PD 16(R10), Y2
+	VSUBPD    Y0, Y2, Y2
+	VCVTPS2PD 16(R9), Y3
+	VMULPD    Y3, Y2, Y2
+	VCVTPS2PD 32(R10), Y3
+	VSUBPD    Y0, Y3, Y3
+	VCVTPS2PD 32(R9), Y4
+	VMULPD    Y4, Y3, Y3
+	VCVTPS2PD 48(R10), Y4
+	VSUBPD    Y0, Y4, Y4
+	VCVTPS2PD 48(R9), Y5
+	VMULPD    Y5, Y4, Y4
+	VCVTPS2PD 64(R10), Y5
+	VSUBPD    Y0, Y5, Y5
+	VCVTPS2PD 64(R9), Y6
+	VMULPD    Y6, Y5, Y5
+	VCVTPS2PD 80(R10), Y6
+	VSUBPD    Y0, Y6, Y6
+	VCVTPS2PD 80(R9), Y7
+	VMULPD    Y7, Y6, Y6
+	VCVTPS2PD 96(R10), Y7
+	VSUBPD    Y0, Y7, Y7
+	VCVTPS2PD 96(R9), Y8
+	VMULPD    Y8, Y7, Y7
+	VCVTPS2PD 112(R10), Y8
+	VSUBPD    Y0, Y8, Y8
+	VCVTPS2PD 112(R9), Y9
+	VMULPD    Y9, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y1, X1
+	VCVTPD2PSY  Y2, X2
+	VINSERTF128 $0x01, X2, Y1, Y1
+	VCMPPS      $0x03, Y1, Y1, Y2
+	VBLENDVPS   Y2, backwardconst<>+384(SB), Y1, Y1
+	VMOVUPS     Y1, (R11)
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, 32(R11)
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, 64(R11)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y7, Y7
+	VMOVUPS     Y7, 96(R11)
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+	JMP         sbl256_loop2
+
+sbl256_loop2_end:
+sbl256_loop1:
+	CMPQ R12, $0x00000010
+	JB   sbl256_loop1_end
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (R10), Y1
+	VSUBPD    Y0, Y1, Y1
+	VCVTPS2PD (R9), Y2
+	VMULPD    Y2, Y1, Y1
+	VCVTPS2PD 16(R10), Y2
+	VSUBPD    Y0, Y2, Y2
+	VCVTPS2PD 16(R9), Y3
+	VMULPD    Y3, Y2, Y2
+	VCVTPS2PD 32(R10), Y3
+	VSUBPD    Y0, Y3, Y3
+	VCVTPS2PD 32(R9), Y4
+	VMULPD    Y4, Y3, Y3
+	VCVTPS2PD 48(R10), Y4
+	VSUBPD    Y0, Y4, Y4
+	VCVTPS2PD 48(R9), Y5
+	VMULPD    Y5, Y4, Y4
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y1, X1
+	VCVTPD2PSY  Y2, X2
+	VINSERTF128 $0x01, X2, Y1, Y1
+	VCMPPS      $0x03, Y1, Y1, Y2
+	VBLENDVPS   Y2, backwardconst<>+384(SB), Y1, Y1
+	VMOVUPS     Y1, (R11)
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y3, Y3
+	VMOVUPS     Y3, 32(R11)
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         sbl256_loop1
+
+sbl256_loop1_end:
+	// Tail: the last 0..15 elements, through the stack, stored masked.
+	TESTQ      R12, R12
+	JZ         sbl256_chunkdone
+	LEAQ       tailmask8<>+0(SB), R8
+	MOVQ       $0x00000010, R13
+	SUBQ       R12, R13
+	VMOVDQU    (R8)(R13*4), Y1
+	VMOVDQU    32(R8)(R13*4), Y2
+	LEAQ       (R9), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         sbl256_tailcopy_3
+	VMASKMOVPS (R9), Y1, Y3
+	VMOVUPS    Y3, (SP)
+	VMASKMOVPS 32(R9), Y2, Y3
+	VMOVUPS    Y3, 32(SP)
+	JMP        sbl256_tailloaded_3
+
+sbl256_tailcopy_3:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, (SP)
+	VMOVUPS Y3, 32(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R12
+	JZ      sbl256_copy_3_8
+	VMOVUPS (R9)(R8*1), Y3
+	VMOVUPS Y3, (SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+sbl256_copy_3_8:
+	TESTQ   $0x00000004, R12
+	JZ      sbl256_copy_3_4
+	VMOVUPS (R9)(R8*1), X3
+	VMOVUPS X3, (SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+sbl256_copy_3_4:
+	TESTQ $0x00000002, R12
+	JZ    sbl256_copy_3_2
+	MOVQ  (R9)(R8*1), R13
+	MOVQ  R13, (SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+sbl256_copy_3_2:
+	TESTQ $0x00000001, R12
+	JZ    sbl256_copy_3_1
+	MOVL  (R9)(R8*1), R9
+	MOVL  R9, (SP)(R8*1)
+
+sbl256_copy_3_1:
+sbl256_tailloaded_3:
+	LEAQ       (R10), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         sbl256_tailcopy_4
+	VMASKMOVPS (R10), Y1, Y3
+	VMOVUPS    Y3, 64(SP)
+	VMASKMOVPS 32(R10), Y2, Y3
+	VMOVUPS    Y3, 96(SP)
+	JMP        sbl256_tailloaded_4
+
+sbl256_tailcopy_4:
+	VXORPS  Y3, Y3, Y3
+	VMOVUPS Y3, 64(SP)
+	VMOVUPS Y3, 96(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R12
+	JZ      sbl256_copy_4_8
+	VMOVUPS (R10)(R8*1), Y3
+	VMOVUPS Y3, 64(SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+sbl256_copy_4_8:
+	TESTQ   $0x00000004, R12
+	JZ      sbl256_copy_4_4
+	VMOVUPS (R10)(R8*1), X3
+	VMOVUPS X3, 64(SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+sbl256_copy_4_4:
+	TESTQ $0x00000002, R12
+	JZ    sbl256_copy_4_2
+	MOVQ  (R10)(R8*1), R9
+	MOVQ  R9, 64(SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+sbl256_copy_4_2:
+	TESTQ $0x00000001, R12
+	JZ    sbl256_copy_4_1
+	MOVL  (R10)(R8*1), R9
+	MOVL  R9, 64(SP)(R8*1)
+
+sbl256_copy_4_1:
+sbl256_tailloaded_4:
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD 64(SP), Y3
+	VSUBPD    Y0, Y3, Y3
+	VCVTPS2PD (SP), Y4
+	VMULPD    Y4, Y3, Y3
+	VCVTPS2PD 80(SP), Y4
+	VSUBPD    Y0, Y4, Y4
+	VCVTPS2PD 16(SP), Y5
+	VMULPD    Y5, Y4, Y4
+	VCVTPS2PD 96(SP), Y5
+	VSUBPD    Y0, Y5, Y5
+	VCVTPS2PD 32(SP), Y6
+	VMULPD    Y6, Y5, Y5
+	VCVTPS2PD 112(SP), Y6
+	VSUBPD    Y0, Y6, Y6
+	VCVTPS2PD 48(SP), Y7
+	VMULPD    Y7, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y3, X3
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y3, Y3
+	VCMPPS      $0x03, Y3, Y3, Y4
+	VBLENDVPS   Y4, backwardconst<>+384(SB), Y3, Y3
+	VMASKMOVPS  Y3, Y1, (R11)
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y1
+	VBLENDVPS   Y1, backwardconst<>+384(SB), Y5, Y5
+	VMASKMOVPS  Y5, Y2, 32(R11)
+
+sbl256_chunkdone:
+	TESTQ DI, DI
+	JNZ   sbl256_chunk
+
+sbl256_done:
+	LEAQ (CX)(SI*4), CX
+	LEAQ (DX)(SI*4), DX
+	LEAQ (AX)(SI*4), AX
+	DECQ BX
+	JNZ  sbl256_row
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func LogSoftmaxBackwardLongRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·LogSoftmaxBackwardLongRowsAVX2(SB), NOSPLIT, $136-88
+	VMOVUPS backwardconst<>+0(SB), Y0
+	VMOVUPS backwardconst<>+32(SB), Y1
+	MOVQ    dx_base+0(FP), AX
+	MOVQ    y_base+24(FP), CX
+	MOVQ    dy_base+48(FP), DX
+	MOVQ    rows+72(FP), BX
+	MOVQ    cols+80(FP), SI
+
+lsbl256_row:
+	MOVQ SI, DI
+	MOVQ CX, R8
+
+	// Pass 1: the float64 sum.
+	MOVQ   DX, R9
+	MOVQ   DI, R10
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VPXOR  Y6, Y6, Y6
+	VPXOR  Y7, Y7, Y7
+	VPXOR  Y8, Y8, Y8
+	VPXOR  Y9, Y9, Y9
+
+lsbl256_sum64:
+	CMPQ      R10, $0x00000040
+	JB        lsbl256_sumtail
+	VXORPD    Y10, Y10, Y10
+	VXORPD    Y11, Y11, Y11
+	VXORPD    Y12, Y12, Y12
+	VXORPD    Y13, Y13, Y13
+	VCVTPS2PD (R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VCVTPS2PD 64(R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 80(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 96(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 112(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VCVTPS2PD 128(R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 144(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 160(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 176(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VCVTPS2PD 192(R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 208(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 224(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 240(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VPMAXUD   (R8), Y6, Y6
+	VPMAXSD   (R8), Y8, Y8
+	VPMAXUD   32(R8), Y7, Y7
+	VPMAXSD   32(R8), Y9, Y9
+	VPMAXUD   64(R8), Y6, Y6
+	VPMAXSD   64(R8), Y8, Y8
+	VPMAXUD   96(R8), Y7, Y7
+	VPMAXSD   96(R8), Y9, Y9
+	VPMAXUD   128(R8), Y6, Y6
+	VPMAXSD   128(R8), Y8, Y8
+	VPMAXUD   160(R8), Y7, Y7
+	VPMAXSD   160(R8), Y9, Y9
+	VPMAXUD   192(R8), Y6, Y6
+	VPMAXSD   192(R8), Y8, Y8
+	VPMAXUD   224(R8), Y7, Y7
+	VPMAXSD   224(R8), Y9, Y9
+	VADDPD    Y10, Y2, Y2
+	VADDPD    Y11, Y3, Y3
+	VADDPD    Y12, Y4, Y4
+	VADDPD    Y13, Y5, Y5
+	ADDQ      $0x00000100, R9
+	SUBQ      $0x00000040, R10
+	ADDQ      $0x00000100, R8
+	JMP       lsbl256_sum64
+
+lsbl256_sumtail:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  R10, R10
+	JZ     lsbl256_sumred
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	VXORPD Y12, Y12, Y12
+	VXORPD Y13, Y13, Y13
+	CMPQ   DI, $0x00000020
+	JB     lsbl256_sum16short
+
+lsbl256_sum16:
+	CMPQ      R10, $0x00000010
+	JB        lsbl256_sumlast
+	VCVTPS2PD (R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	VPMAXUD   (R8), Y6, Y6
+	VPMAXSD   (R8), Y8, Y8
+	VPMAXUD   32(R8), Y7, Y7
+	VPMAXSD   32(R8), Y9, Y9
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, R10
+	ADDQ      $0x00000040, R8
+	JMP       lsbl256_sum16
+
+lsbl256_sum16short:
+	CMPQ      R10, $0x00000010
+	JB        lsbl256_sumlast
+	VCVTPS2PD (R9), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(R9), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(R9), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(R9), Y14
+	VADDPD    Y14, Y13, Y13
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, R10
+	ADDQ      $0x00000040, R8
+	JMP       lsbl256_sum16short
+
+lsbl256_sumlast:
+	TESTQ R10, R10
+	JZ    lsbl256_sumblock
+
+	// The last 1..15 lanes, through the stack, zeros after them.
+	LEAQ       tailmask8<>+0(SB), DI
+	MOVQ       $0x00000010, R8
+	SUBQ       R10, R8
+	VMOVDQU    (DI)(R8*4), Y14
+	VMOVDQU    32(DI)(R8*4), Y15
+	LEAQ       (R9), DI
+	ANDQ       $0x00000fff, DI
+	CMPQ       DI, $0x00000fc0
+	JA         lsbl256_tailcopy_1
+	VMASKMOVPS (R9), Y14, Y14
+	VMOVUPS    Y14, (SP)
+	VMASKMOVPS 32(R9), Y15, Y14
+	VMOVUPS    Y14, 32(SP)
+	JMP        lsbl256_tailloaded_1
+
+lsbl256_tailcopy_1:
+	VXORPS  Y14, Y14, Y14
+	VMOVUPS Y14, (SP)
+	VMOVUPS Y14, 32(SP)
+	XORQ    DI, DI
+	TESTQ   $0x00000008, R10
+	JZ      lsbl256_copy_1_8
+	VMOVUPS (R9)(DI*1), Y14
+	VMOVUPS Y14, (SP)(DI*1)
+	ADDQ    $0x00000020, DI
+
+lsbl256_copy_1_8:
+	TESTQ   $0x00000004, R10
+	JZ      lsbl256_copy_1_4
+	VMOVUPS (R9)(DI*1), X14
+	VMOVUPS X14, (SP)(DI*1)
+	ADDQ    $0x00000010, DI
+
+lsbl256_copy_1_4:
+	TESTQ $0x00000002, R10
+	JZ    lsbl256_copy_1_2
+	MOVQ  (R9)(DI*1), R8
+	MOVQ  R8, (SP)(DI*1)
+	ADDQ  $0x00000008, DI
+
+lsbl256_copy_1_2:
+	TESTQ $0x00000001, R10
+	JZ    lsbl256_copy_1_1
+	MOVL  (R9)(DI*1), R8
+	MOVL  R8, (SP)(DI*1)
+
+lsbl256_copy_1_1:
+lsbl256_tailloaded_1:
+	VCVTPS2PD (SP), Y14
+	VADDPD    Y14, Y10, Y10
+	VCVTPS2PD 16(SP), Y14
+	VADDPD    Y14, Y11, Y11
+	VCVTPS2PD 32(SP), Y14
+	VADDPD    Y14, Y12, Y12
+	VCVTPS2PD 48(SP), Y14
+	VADDPD    Y14, Y13, Y13
+
+lsbl256_sumblock:
+	VADDPD Y10, Y2, Y2
+	VADDPD Y11, Y3, Y3
+	VADDPD Y12, Y4, Y4
+	VADDPD Y13, Y5, Y5
+
+lsbl256_sumred:
+	VADDPD       Y4, Y2, Y2
+	VADDPD       Y5, Y3, Y3
+	VADDPD       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPD       X3, X2, X3
+	VPERMILPD    $0x01, X3, X2
+	VADDSD       X2, X3, X3
+	VBROADCASTSD X3, Y2
+	MOVQ         $0x00000000, 128(SP)
+
+	// A fast row: y's whole vectors in [-87, 87], sum finite.
+	VPMAXUD   Y7, Y6, Y6
+	VPMAXSD   Y9, Y8, Y8
+	VPMAXUD   backwardconst<>+512(SB), Y6, Y6
+	VPCMPEQD  backwardconst<>+512(SB), Y6, Y6
+	VPCMPGTD  backwardconst<>+480(SB), Y8, Y8
+	VPANDN    Y6, Y8, Y6
+	VMOVMSKPS Y6, DI
+	CMPL      DI, $0xff
+	JNE       lsbl256_slowrow
+	VSUBSD    X2, X2, X3
+	VUCOMISD  X3, X3
+	JP        lsbl256_slowrow
+	MOVQ      $0x00000001, 128(SP)
+
+lsbl256_slowrow:
+	// Pass 2 with non-temporal stores where dx is 32-byte aligned and cols a multiple of 8.
+	MOVQ  SI, DI
+	SHLQ  $0x02, DI
+	ORQ   AX, DI
+	TESTQ $0x0000001f, DI
+	JNZ   lsbl256_plain
+	MOVQ  SI, DI
+
+lsbl256_chunk_nt:
+	LEAQ -1(DI), R8
+	ANDQ $-8192, R8
+	LEAQ (CX)(R8*4), R9
+	LEAQ (DX)(R8*4), R10
+	LEAQ (AX)(R8*4), R11
+	MOVQ DI, R12
+	SUBQ R8, R12
+	MOVQ R8, DI
+
+	// Pass 2: dx.
+	CMPQ R12, $0x00000020
+	JB   lsbl256_pipe_end_nt
+	CMPQ 128(SP), $0x00000000
+	JE   lsbl256_general_nt
+
+	// Pipeline prologue: vector 0 through stages A and B, vector 1 through A.
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+
+lsbl256_pipe_fast_nt:
+	CMPQ R12, $0x00000010
+	JB   lsbl256_drain_fast_nt
+
+	// One step: C of vector j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(R10), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(R10), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(R10), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(R10), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VMOVNTPS    Y10, -128(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VMOVNTPS    Y11, -96(R11)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         lsbl256_pipe_fast_nt
+
+lsbl256_drain_fast_nt:
+	// Pipeline epilogue: the last two vectors through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(R10), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(R10), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(R10), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(R10), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VMOVNTPS    Y10, -128(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VMOVNTPS    Y11, -96(R11)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X7, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    -64(R10), Y5
+	VSUBPD       Y4, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -48(R10), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X8, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    -32(R10), Y7
+	VSUBPD       Y6, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -16(R10), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y5, Y5
+	VMOVNTPS    Y5, -64(R11)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y7, Y7
+	VMOVNTPS    Y7, -32(R11)
+	JMP         lsbl256_pipe_end_nt
+
+lsbl256_general_nt:
+	// Pipeline prologue: vector 0 through stages A and B, vector 1 through A.
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+
+lsbl256_pipe_nt:
+	CMPQ R12, $0x00000010
+	JB   lsbl256_drain_nt
+
+	// One step: C of vector j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(R10), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(R10), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(R10), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(R10), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y10, Y10
+	VMOVNTPS    Y10, -128(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y11, Y11
+	VMOVNTPS    Y11, -96(R11)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         lsbl256_pipe_nt
+
+lsbl256_drain_nt:
+	// Pipeline epilogue: the last two vectors through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(R10), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(R10), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(R10), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(R10), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y10, Y10
+	VMOVNTPS    Y10, -128(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y11, Y11
+	VMOVNTPS    Y11, -96(R11)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X7, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    -64(R10), Y5
+	VSUBPD       Y4, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -48(R10), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X8, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    -32(R10), Y7
+	VSUBPD       Y6, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -16(R10), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y5, Y5
+	VMOVNTPS    Y5, -64(R11)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y7, Y7
+	VMOVNTPS    Y7, -32(R11)
+
+lsbl256_pipe_end_nt:
+lsbl256_loop2_nt:
+	CMPQ    R12, $0x00000020
+	JB      lsbl256_loop2_end_nt
+	VMOVUPS (R9), Y3
+	VMOVUPS 32(R9), Y4
+	VMOVUPS 64(R9), Y5
+	VMOVUPS 96(R9), Y6
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y3, Y0, Y3
+	VMAXPS Y4, Y0, Y4
+	VMAXPS Y5, Y0, Y5
+	VMAXPS Y6, Y0, Y6
+	VMINPS Y3, Y1, Y3
+	VMINPS Y4, Y1, Y4
+	VMINPS Y5, Y1, Y5
+	VMINPS Y6, Y1, Y6
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     backwardconst<>+96(SB), Y7
+	VMOVUPS     backwardconst<>+96(SB), Y8
+	VMOVUPS     backwardconst<>+96(SB), Y9
+	VMOVUPS     backwardconst<>+96(SB), Y10
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y7
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y8
+	VFMADD231PS backwardconst<>+64(SB), Y5, Y9
+	VFMADD231PS backwardconst<>+64(SB), Y6, Y10
+	VSUBPS      backwardconst<>+96(SB), Y7, Y11
+	VSUBPS      backwardconst<>+96(SB), Y8, Y12
+	VSUBPS      backwardconst<>+96(SB), Y9, Y13
+	VSUBPS      backwardconst<>+96(SB), Y10, Y14
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS backwardconst<>+128(SB), Y11, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y12, Y4
+	VFMADD231PS backwardconst<>+128(SB), Y13, Y5
+	VFMADD231PS backwardconst<>+128(SB), Y14, Y6
+	VFMADD231PS backwardconst<>+160(SB), Y11, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y12, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y13, Y5
+	VFMADD231PS backwardconst<>+160(SB), Y14, Y6
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     backwardconst<>+192(SB), Y11
+	VMOVUPS     backwardconst<>+192(SB), Y12
+	VMOVUPS     backwardconst<>+192(SB), Y13
+	VMOVUPS     backwardconst<>+192(SB), Y14
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+224(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+224(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+256(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+256(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+288(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+288(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+320(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+320(SB), Y6, Y14
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y14
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD backwardconst<>+96(SB), Y7, Y7
+	VPSUBD backwardconst<>+96(SB), Y8, Y8
+	VPSUBD backwardconst<>+96(SB), Y9, Y9
+	VPSUBD backwardconst<>+96(SB), Y10, Y10
+	VPSRAD $0x01, Y7, Y3
+	VPSRAD $0x01, Y8, Y4
+	VPSRAD $0x01, Y9, Y5
+	VPSRAD $0x01, Y10, Y6
+	VPSUBD Y3, Y7, Y7
+	VPSUBD Y4, Y8, Y8
+	VPSUBD Y5, Y9, Y9
+	VPSUBD Y6, Y10, Y10
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD backwardconst<>+416(SB), Y3, Y3
+	VPADDD backwardconst<>+416(SB), Y4, Y4
+	VPADDD backwardconst<>+416(SB), Y5, Y5
+	VPADDD backwardconst<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y3, Y3
+	VPSLLD $0x17, Y4, Y4
+	VPSLLD $0x17, Y5, Y5
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y3, Y11, Y11
+	VMULPS Y4, Y12, Y12
+	VMULPS Y5, Y13, Y13
+	VMULPS Y6, Y14, Y14
+	VPADDD backwardconst<>+416(SB), Y7, Y7
+	VPADDD backwardconst<>+416(SB), Y8, Y8
+	VPADDD backwardconst<>+416(SB), Y9, Y9
+	VPADDD backwardconst<>+416(SB), Y10, Y10
+	VPSLLD $0x17, Y7, Y7
+	VPSLLD $0x17, Y8, Y8
+	VPSLLD $0x17, Y9, Y9
+	VPSLLD $0x17, Y10, Y10
+	VMULPS Y7, Y11, Y3
+	VMULPS Y8, Y12, Y4
+	VMULPS Y9, Y13, Y5
+	VMULPS Y10, Y14, Y6
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    (R10), Y8
+	VSUBPD       Y3, Y8, Y8
+	VCVTPS2PD    X7, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    16(R10), Y7
+	VSUBPD       Y3, Y7, Y7
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    32(R10), Y9
+	VSUBPD       Y4, Y9, Y9
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    48(R10), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    64(R10), Y10
+	VSUBPD       Y5, Y10, Y10
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    80(R10), Y5
+	VSUBPD       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X6, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    96(R10), Y11
+	VSUBPD       Y6, Y11, Y11
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    112(R10), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y8, X8
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y8, Y8
+	VCMPPS      $0x03, Y8, Y8, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y8, Y8
+	VMOVNTPS    Y8, (R11)
+	VCVTPD2PSY  Y9, X9
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y9, Y9
+	VCMPPS      $0x03, Y9, Y9, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y9, Y9
+	VMOVNTPS    Y9, 32(R11)
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y5, X5
+	VINSERTF128 $0x01, X5, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y10, Y10
+	VMOVNTPS    Y10, 64(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y11, Y11
+	VMOVNTPS    Y11, 96(R11)
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+	JMP         lsbl256_loop2_nt
+
+lsbl256_loop2_end_nt:
+lsbl256_loop1_nt:
+	CMPQ    R12, $0x00000010
+	JB      lsbl256_loop1_end_nt
+	VMOVUPS (R9), Y3
+	VMOVUPS 32(R9), Y4
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y3, Y0, Y3
+	VMAXPS Y4, Y0, Y4
+	VMINPS Y3, Y1, Y3
+	VMINPS Y4, Y1, Y4
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD backwardconst<>+96(SB), Y5, Y5
+	VPSUBD backwardconst<>+96(SB), Y6, Y6
+	VPSRAD $0x01, Y5, Y3
+	VPSRAD $0x01, Y6, Y4
+	VPSUBD Y3, Y5, Y5
+	VPSUBD Y4, Y6, Y6
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD backwardconst<>+416(SB), Y3, Y3
+	VPADDD backwardconst<>+416(SB), Y4, Y4
+	VPSLLD $0x17, Y3, Y3
+	VPSLLD $0x17, Y4, Y4
+	VMULPS Y3, Y7, Y7
+	VMULPS Y4, Y8, Y8
+	VPADDD backwardconst<>+416(SB), Y5, Y5
+	VPADDD backwardconst<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y5, Y5
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y5, Y7, Y3
+	VMULPS Y6, Y8, Y4
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    (R10), Y6
+	VSUBPD       Y3, Y6, Y6
+	VCVTPS2PD    X5, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    16(R10), Y5
+	VSUBPD       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    32(R10), Y7
+	VSUBPD       Y4, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    48(R10), Y4
+	VSUBPD       Y3, Y4, Y4
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y6, X6
+	VCVTPD2PSY  Y5, X5
+	VINSERTF128 $0x01, X5, Y6, Y6
+	VCMPPS      $0x03, Y6, Y6, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y6, Y6
+	VMOVNTPS    Y6, (R11)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y7, Y7
+	VMOVNTPS    Y7, 32(R11)
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         lsbl256_loop1_nt
+
+lsbl256_loop1_end_nt:
+	// Tail: the last 0..15 elements, through the stack, stored masked.
+	TESTQ      R12, R12
+	JZ         lsbl256_chunkdone_nt
+	LEAQ       tailmask8<>+0(SB), R8
+	MOVQ       $0x00000010, R13
+	SUBQ       R12, R13
+	VMOVDQU    (R8)(R13*4), Y3
+	VMOVDQU    32(R8)(R13*4), Y4
+	LEAQ       (R9), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         lsbl256_tailcopy_nt_1
+	VMASKMOVPS (R9), Y3, Y5
+	VMOVUPS    Y5, (SP)
+	VMASKMOVPS 32(R9), Y4, Y5
+	VMOVUPS    Y5, 32(SP)
+	JMP        lsbl256_tailloaded_nt_1
+
+lsbl256_tailcopy_nt_1:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, (SP)
+	VMOVUPS Y5, 32(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R12
+	JZ      lsbl256_copy_nt_1_8
+	VMOVUPS (R9)(R8*1), Y5
+	VMOVUPS Y5, (SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+lsbl256_copy_nt_1_8:
+	TESTQ   $0x00000004, R12
+	JZ      lsbl256_copy_nt_1_4
+	VMOVUPS (R9)(R8*1), X5
+	VMOVUPS X5, (SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+lsbl256_copy_nt_1_4:
+	TESTQ $0x00000002, R12
+	JZ    lsbl256_copy_nt_1_2
+	MOVQ  (R9)(R8*1), R13
+	MOVQ  R13, (SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+lsbl256_copy_nt_1_2:
+	TESTQ $0x00000001, R12
+	JZ    lsbl256_copy_nt_1_1
+	MOVL  (R9)(R8*1), R9
+	MOVL  R9, (SP)(R8*1)
+
+lsbl256_copy_nt_1_1:
+lsbl256_tailloaded_nt_1:
+	LEAQ       (R10), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         lsbl256_tailcopy_nt_2
+	VMASKMOVPS (R10), Y3, Y5
+	VMOVUPS    Y5, 64(SP)
+	VMASKMOVPS 32(R10), Y4, Y5
+	VMOVUPS    Y5, 96(SP)
+	JMP        lsbl256_tailloaded_nt_2
+
+lsbl256_tailcopy_nt_2:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 64(SP)
+	VMOVUPS Y5, 96(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R12
+	JZ      lsbl256_copy_nt_2_8
+	VMOVUPS (R10)(R8*1), Y5
+	VMOVUPS Y5, 64(SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+lsbl256_copy_nt_2_8:
+	TESTQ   $0x00000004, R12
+	JZ      lsbl256_copy_nt_2_4
+	VMOVUPS (R10)(R8*1), X5
+	VMOVUPS X5, 64(SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+lsbl256_copy_nt_2_4:
+	TESTQ $0x00000002, R12
+	JZ    lsbl256_copy_nt_2_2
+	MOVQ  (R10)(R8*1), R9
+	MOVQ  R9, 64(SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+lsbl256_copy_nt_2_2:
+	TESTQ $0x00000001, R12
+	JZ    lsbl256_copy_nt_2_1
+	MOVL  (R10)(R8*1), R9
+	MOVL  R9, 64(SP)(R8*1)
+
+lsbl256_copy_nt_2_1:
+lsbl256_tailloaded_nt_2:
+	VMOVUPS (SP), Y5
+	VMOVUPS 32(SP), Y6
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y5, Y0, Y5
+	VMAXPS Y6, Y0, Y6
+	VMINPS Y5, Y1, Y5
+	VMINPS Y6, Y1, Y6
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     backwardconst<>+96(SB), Y7
+	VMOVUPS     backwardconst<>+96(SB), Y8
+	VFMADD231PS backwardconst<>+64(SB), Y5, Y7
+	VFMADD231PS backwardconst<>+64(SB), Y6, Y8
+	VSUBPS      backwardconst<>+96(SB), Y7, Y9
+	VSUBPS      backwardconst<>+96(SB), Y8, Y10
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y5
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y6
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y5
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y6
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     backwardconst<>+192(SB), Y9
+	VMOVUPS     backwardconst<>+192(SB), Y10
+	VFMADD213PS backwardconst<>+224(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+224(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+256(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+256(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+288(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+288(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+320(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+320(SB), Y6, Y10
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y10
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD backwardconst<>+96(SB), Y7, Y7
+	VPSUBD backwardconst<>+96(SB), Y8, Y8
+	VPSRAD $0x01, Y7, Y5
+	VPSRAD $0x01, Y8, Y6
+	VPSUBD Y5, Y7, Y7
+	VPSUBD Y6, Y8, Y8
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD backwardconst<>+416(SB), Y5, Y5
+	VPADDD backwardconst<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y5, Y5
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y5, Y9, Y9
+	VMULPS Y6, Y10, Y10
+	VPADDD backwardconst<>+416(SB), Y7, Y7
+	VPADDD backwardconst<>+416(SB), Y8, Y8
+	VPSLLD $0x17, Y7, Y7
+	VPSLLD $0x17, Y8, Y8
+	VMULPS Y7, Y9, Y5
+	VMULPS Y8, Y10, Y6
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    64(SP), Y8
+	VSUBPD       Y5, Y8, Y8
+	VCVTPS2PD    X7, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    80(SP), Y7
+	VSUBPD       Y5, Y7, Y7
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X6, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    96(SP), Y9
+	VSUBPD       Y6, Y9, Y9
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    112(SP), Y6
+	VSUBPD       Y5, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y8, X8
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y8, Y8
+	VCMPPS      $0x03, Y8, Y8, Y5
+	VBLENDVPS   Y5, backwardconst<>+384(SB), Y8, Y8
+	VMASKMOVPS  Y8, Y3, (R11)
+	VCVTPD2PSY  Y9, X9
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y9, Y9
+	VCMPPS      $0x03, Y9, Y9, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y9, Y9
+	VMASKMOVPS  Y9, Y4, 32(R11)
+
+lsbl256_chunkdone_nt:
+	TESTQ DI, DI
+	JNZ   lsbl256_chunk_nt
+	JMP   lsbl256_done
+
+lsbl256_plain:
+	MOVQ SI, DI
+
+lsbl256_chunk:
+	LEAQ -1(DI), R8
+	ANDQ $-8192, R8
+	LEAQ (CX)(R8*4), R9
+	LEAQ (DX)(R8*4), R10
+	LEAQ (AX)(R8*4), R11
+	MOVQ DI, R12
+	SUBQ R8, R12
+	MOVQ R8, DI
+
+	// Pass 2: dx.
+	CMPQ R12, $0x00000020
+	JB   lsbl256_pipe_end
+	CMPQ 128(SP), $0x00000000
+	JE   lsbl256_general
+
+	// Pipeline prologue: vector 0 through stages A and B, vector 1 through A.
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+
+lsbl256_pipe_fast:
+	CMPQ R12, $0x00000010
+	JB   lsbl256_drain_fast
+
+	// One step: C of vector j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(R10), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(R10), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(R10), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(R10), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VMOVUPS     Y10, -128(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VMOVUPS     Y11, -96(R11)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         lsbl256_pipe_fast
+
+lsbl256_drain_fast:
+	// Pipeline epilogue: the last two vectors through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(R10), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(R10), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(R10), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(R10), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VMOVUPS     Y10, -128(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VMOVUPS     Y11, -96(R11)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VPADDD      backwardconst<>+352(SB), Y5, Y5
+	VPADDD      backwardconst<>+352(SB), Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X7, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    -64(R10), Y5
+	VSUBPD       Y4, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -48(R10), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X8, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    -32(R10), Y7
+	VSUBPD       Y6, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -16(R10), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y5, Y5
+	VMOVUPS     Y5, -64(R11)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y7, Y7
+	VMOVUPS     Y7, -32(R11)
+	JMP         lsbl256_pipe_end
+
+lsbl256_general:
+	// Pipeline prologue: vector 0 through stages A and B, vector 1 through A.
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+
+lsbl256_pipe:
+	CMPQ R12, $0x00000010
+	JB   lsbl256_drain
+
+	// One step: C of vector j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(R10), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(R10), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(R10), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(R10), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y10, Y10
+	VMOVUPS     Y10, -128(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y11, Y11
+	VMOVUPS     Y11, -96(R11)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+	VMOVUPS     (R9), Y3
+	VMOVUPS     32(R9), Y4
+	VMAXPS      Y3, Y0, Y3
+	VMAXPS      Y4, Y0, Y4
+	VMINPS      Y3, Y1, Y3
+	VMINPS      Y4, Y1, Y4
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y9
+	VSUBPS      backwardconst<>+96(SB), Y6, Y10
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y4
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         lsbl256_pipe
+
+lsbl256_drain:
+	// Pipeline epilogue: the last two vectors through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -128(R10), Y10
+	VSUBPD       Y7, Y10, Y10
+	VCVTPS2PD    X9, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -112(R10), Y9
+	VSUBPD       Y7, Y9, Y9
+	VEXTRACTF128 $0x01, Y8, X7
+	VCVTPS2PD    X8, Y8
+	VMULPD       Y2, Y8, Y8
+	VCVTPS2PD    -96(R10), Y11
+	VSUBPD       Y8, Y11, Y11
+	VCVTPS2PD    X7, Y7
+	VMULPD       Y2, Y7, Y7
+	VCVTPS2PD    -80(R10), Y8
+	VSUBPD       Y7, Y8, Y8
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y9, X9
+	VINSERTF128 $0x01, X9, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y10, Y10
+	VMOVUPS     Y10, -128(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y8, X8
+	VINSERTF128 $0x01, X8, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y7
+	VBLENDVPS   Y7, backwardconst<>+384(SB), Y11, Y11
+	VMOVUPS     Y11, -96(R11)
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VPSUBD      backwardconst<>+96(SB), Y5, Y5
+	VPSUBD      backwardconst<>+96(SB), Y6, Y6
+	VPSRAD      $0x01, Y5, Y3
+	VPSRAD      $0x01, Y6, Y4
+	VPSUBD      Y3, Y5, Y5
+	VPSUBD      Y4, Y6, Y6
+	VPADDD      backwardconst<>+416(SB), Y3, Y3
+	VPADDD      backwardconst<>+416(SB), Y4, Y4
+	VPSLLD      $0x17, Y3, Y3
+	VPSLLD      $0x17, Y4, Y4
+	VMULPS      Y3, Y7, Y7
+	VMULPS      Y4, Y8, Y8
+	VPADDD      backwardconst<>+416(SB), Y5, Y5
+	VPADDD      backwardconst<>+416(SB), Y6, Y6
+	VPSLLD      $0x17, Y5, Y5
+	VPSLLD      $0x17, Y6, Y6
+	VMULPS      Y5, Y7, Y7
+	VMULPS      Y6, Y8, Y8
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X7, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    -64(R10), Y5
+	VSUBPD       Y4, Y5, Y5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -48(R10), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y8, X3
+	VCVTPS2PD    X8, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    -32(R10), Y7
+	VSUBPD       Y6, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    -16(R10), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y5, X5
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y5, Y5
+	VCMPPS      $0x03, Y5, Y5, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y5, Y5
+	VMOVUPS     Y5, -64(R11)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y7, Y7
+	VMOVUPS     Y7, -32(R11)
+
+lsbl256_pipe_end:
+lsbl256_loop2:
+	CMPQ    R12, $0x00000020
+	JB      lsbl256_loop2_end
+	VMOVUPS (R9), Y3
+	VMOVUPS 32(R9), Y4
+	VMOVUPS 64(R9), Y5
+	VMOVUPS 96(R9), Y6
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y3, Y0, Y3
+	VMAXPS Y4, Y0, Y4
+	VMAXPS Y5, Y0, Y5
+	VMAXPS Y6, Y0, Y6
+	VMINPS Y3, Y1, Y3
+	VMINPS Y4, Y1, Y4
+	VMINPS Y5, Y1, Y5
+	VMINPS Y6, Y1, Y6
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     backwardconst<>+96(SB), Y7
+	VMOVUPS     backwardconst<>+96(SB), Y8
+	VMOVUPS     backwardconst<>+96(SB), Y9
+	VMOVUPS     backwardconst<>+96(SB), Y10
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y7
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y8
+	VFMADD231PS backwardconst<>+64(SB), Y5, Y9
+	VFMADD231PS backwardconst<>+64(SB), Y6, Y10
+	VSUBPS      backwardconst<>+96(SB), Y7, Y11
+	VSUBPS      backwardconst<>+96(SB), Y8, Y12
+	VSUBPS      backwardconst<>+96(SB), Y9, Y13
+	VSUBPS      backwardconst<>+96(SB), Y10, Y14
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS backwardconst<>+128(SB), Y11, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y12, Y4
+	VFMADD231PS backwardconst<>+128(SB), Y13, Y5
+	VFMADD231PS backwardconst<>+128(SB), Y14, Y6
+	VFMADD231PS backwardconst<>+160(SB), Y11, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y12, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y13, Y5
+	VFMADD231PS backwardconst<>+160(SB), Y14, Y6
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     backwardconst<>+192(SB), Y11
+	VMOVUPS     backwardconst<>+192(SB), Y12
+	VMOVUPS     backwardconst<>+192(SB), Y13
+	VMOVUPS     backwardconst<>+192(SB), Y14
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+224(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+224(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+256(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+256(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+288(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+288(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+320(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+320(SB), Y6, Y14
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y14
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y11
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y12
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y13
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y14
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD backwardconst<>+96(SB), Y7, Y7
+	VPSUBD backwardconst<>+96(SB), Y8, Y8
+	VPSUBD backwardconst<>+96(SB), Y9, Y9
+	VPSUBD backwardconst<>+96(SB), Y10, Y10
+	VPSRAD $0x01, Y7, Y3
+	VPSRAD $0x01, Y8, Y4
+	VPSRAD $0x01, Y9, Y5
+	VPSRAD $0x01, Y10, Y6
+	VPSUBD Y3, Y7, Y7
+	VPSUBD Y4, Y8, Y8
+	VPSUBD Y5, Y9, Y9
+	VPSUBD Y6, Y10, Y10
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD backwardconst<>+416(SB), Y3, Y3
+	VPADDD backwardconst<>+416(SB), Y4, Y4
+	VPADDD backwardconst<>+416(SB), Y5, Y5
+	VPADDD backwardconst<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y3, Y3
+	VPSLLD $0x17, Y4, Y4
+	VPSLLD $0x17, Y5, Y5
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y3, Y11, Y11
+	VMULPS Y4, Y12, Y12
+	VMULPS Y5, Y13, Y13
+	VMULPS Y6, Y14, Y14
+	VPADDD backwardconst<>+416(SB), Y7, Y7
+	VPADDD backwardconst<>+416(SB), Y8, Y8
+	VPADDD backwardconst<>+416(SB), Y9, Y9
+	VPADDD backwardconst<>+416(SB), Y10, Y10
+	VPSLLD $0x17, Y7, Y7
+	VPSLLD $0x17, Y8, Y8
+	VPSLLD $0x17, Y9, Y9
+	VPSLLD $0x17, Y10, Y10
+	VMULPS Y7, Y11, Y3
+	VMULPS Y8, Y12, Y4
+	VMULPS Y9, Y13, Y5
+	VMULPS Y10, Y14, Y6
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y3, X7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    (R10), Y8
+	VSUBPD       Y3, Y8, Y8
+	VCVTPS2PD    X7, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    16(R10), Y7
+	VSUBPD       Y3, Y7, Y7
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    32(R10), Y9
+	VSUBPD       Y4, Y9, Y9
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    48(R10), Y4
+	VSUBPD       Y3, Y4, Y4
+	VEXTRACTF128 $0x01, Y5, X3
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    64(R10), Y10
+	VSUBPD       Y5, Y10, Y10
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    80(R10), Y5
+	VSUBPD       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X6, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    96(R10), Y11
+	VSUBPD       Y6, Y11, Y11
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    112(R10), Y6
+	VSUBPD       Y3, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y8, X8
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y8, Y8
+	VCMPPS      $0x03, Y8, Y8, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y8, Y8
+	VMOVUPS     Y8, (R11)
+	VCVTPD2PSY  Y9, X9
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y9, Y9
+	VCMPPS      $0x03, Y9, Y9, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y9, Y9
+	VMOVUPS     Y9, 32(R11)
+	VCVTPD2PSY  Y10, X10
+	VCVTPD2PSY  Y5, X5
+	VINSERTF128 $0x01, X5, Y10, Y10
+	VCMPPS      $0x03, Y10, Y10, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y10, Y10
+	VMOVUPS     Y10, 64(R11)
+	VCVTPD2PSY  Y11, X11
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y11, Y11
+	VCMPPS      $0x03, Y11, Y11, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y11, Y11
+	VMOVUPS     Y11, 96(R11)
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+	JMP         lsbl256_loop2
+
+lsbl256_loop2_end:
+lsbl256_loop1:
+	CMPQ    R12, $0x00000010
+	JB      lsbl256_loop1_end
+	VMOVUPS (R9), Y3
+	VMOVUPS 32(R9), Y4
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y3, Y0, Y3
+	VMAXPS Y4, Y0, Y4
+	VMINPS Y3, Y1, Y3
+	VMINPS Y4, Y1, Y4
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     backwardconst<>+96(SB), Y5
+	VMOVUPS     backwardconst<>+96(SB), Y6
+	VFMADD231PS backwardconst<>+64(SB), Y3, Y5
+	VFMADD231PS backwardconst<>+64(SB), Y4, Y6
+	VSUBPS      backwardconst<>+96(SB), Y5, Y7
+	VSUBPS      backwardconst<>+96(SB), Y6, Y8
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS backwardconst<>+128(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+128(SB), Y8, Y4
+	VFMADD231PS backwardconst<>+160(SB), Y7, Y3
+	VFMADD231PS backwardconst<>+160(SB), Y8, Y4
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     backwardconst<>+192(SB), Y7
+	VMOVUPS     backwardconst<>+192(SB), Y8
+	VFMADD213PS backwardconst<>+224(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+224(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+256(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+256(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+288(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+288(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+320(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+320(SB), Y4, Y8
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+	VFMADD213PS backwardconst<>+352(SB), Y3, Y7
+	VFMADD213PS backwardconst<>+352(SB), Y4, Y8
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD backwardconst<>+96(SB), Y5, Y5
+	VPSUBD backwardconst<>+96(SB), Y6, Y6
+	VPSRAD $0x01, Y5, Y3
+	VPSRAD $0x01, Y6, Y4
+	VPSUBD Y3, Y5, Y5
+	VPSUBD Y4, Y6, Y6
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD backwardconst<>+416(SB), Y3, Y3
+	VPADDD backwardconst<>+416(SB), Y4, Y4
+	VPSLLD $0x17, Y3, Y3
+	VPSLLD $0x17, Y4, Y4
+	VMULPS Y3, Y7, Y7
+	VMULPS Y4, Y8, Y8
+	VPADDD backwardconst<>+416(SB), Y5, Y5
+	VPADDD backwardconst<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y5, Y5
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y5, Y7, Y3
+	VMULPS Y6, Y8, Y4
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    (R10), Y6
+	VSUBPD       Y3, Y6, Y6
+	VCVTPS2PD    X5, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    16(R10), Y5
+	VSUBPD       Y3, Y5, Y5
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VMULPD       Y2, Y4, Y4
+	VCVTPS2PD    32(R10), Y7
+	VSUBPD       Y4, Y7, Y7
+	VCVTPS2PD    X3, Y3
+	VMULPD       Y2, Y3, Y3
+	VCVTPS2PD    48(R10), Y4
+	VSUBPD       Y3, Y4, Y4
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y6, X6
+	VCVTPD2PSY  Y5, X5
+	VINSERTF128 $0x01, X5, Y6, Y6
+	VCMPPS      $0x03, Y6, Y6, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y6, Y6
+	VMOVUPS     Y6, (R11)
+	VCVTPD2PSY  Y7, X7
+	VCVTPD2PSY  Y4, X4
+	VINSERTF128 $0x01, X4, Y7, Y7
+	VCMPPS      $0x03, Y7, Y7, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y7, Y7
+	VMOVUPS     Y7, 32(R11)
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R10
+	ADDQ        $0x00000040, R11
+	SUBQ        $0x00000010, R12
+	JMP         lsbl256_loop1
+
+lsbl256_loop1_end:
+	// Tail: the last 0..15 elements, through the stack, stored masked.
+	TESTQ      R12, R12
+	JZ         lsbl256_chunkdone
+	LEAQ       tailmask8<>+0(SB), R8
+	MOVQ       $0x00000010, R13
+	SUBQ       R12, R13
+	VMOVDQU    (R8)(R13*4), Y3
+	VMOVDQU    32(R8)(R13*4), Y4
+	LEAQ       (R9), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         lsbl256_tailcopy_2
+	VMASKMOVPS (R9), Y3, Y5
+	VMOVUPS    Y5, (SP)
+	VMASKMOVPS 32(R9), Y4, Y5
+	VMOVUPS    Y5, 32(SP)
+	JMP        lsbl256_tailloaded_2
+
+lsbl256_tailcopy_2:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, (SP)
+	VMOVUPS Y5, 32(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R12
+	JZ      lsbl256_copy_2_8
+	VMOVUPS (R9)(R8*1), Y5
+	VMOVUPS Y5, (SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+lsbl256_copy_2_8:
+	TESTQ   $0x00000004, R12
+	JZ      lsbl256_copy_2_4
+	VMOVUPS (R9)(R8*1), X5
+	VMOVUPS X5, (SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+lsbl256_copy_2_4:
+	TESTQ $0x00000002, R12
+	JZ    lsbl256_copy_2_2
+	MOVQ  (R9)(R8*1), R13
+	MOVQ  R13, (SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+lsbl256_copy_2_2:
+	TESTQ $0x00000001, R12
+	JZ    lsbl256_copy_2_1
+	MOVL  (R9)(R8*1), R9
+	MOVL  R9, (SP)(R8*1)
+
+lsbl256_copy_2_1:
+lsbl256_tailloaded_2:
+	LEAQ       (R10), R8
+	ANDQ       $0x00000fff, R8
+	CMPQ       R8, $0x00000fc0
+	JA         lsbl256_tailcopy_3
+	VMASKMOVPS (R10), Y3, Y5
+	VMOVUPS    Y5, 64(SP)
+	VMASKMOVPS 32(R10), Y4, Y5
+	VMOVUPS    Y5, 96(SP)
+	JMP        lsbl256_tailloaded_3
+
+lsbl256_tailcopy_3:
+	VXORPS  Y5, Y5, Y5
+	VMOVUPS Y5, 64(SP)
+	VMOVUPS Y5, 96(SP)
+	XORQ    R8, R8
+	TESTQ   $0x00000008, R12
+	JZ      lsbl256_copy_3_8
+	VMOVUPS (R10)(R8*1), Y5
+	VMOVUPS Y5, 64(SP)(R8*1)
+	ADDQ    $0x00000020, R8
+
+lsbl256_copy_3_8:
+	TESTQ   $0x00000004, R12
+	JZ      lsbl256_copy_3_4
+	VMOVUPS (R10)(R8*1), X5
+	VMOVUPS X5, 64(SP)(R8*1)
+	ADDQ    $0x00000010, R8
+
+lsbl256_copy_3_4:
+	TESTQ $0x00000002, R12
+	JZ    lsbl256_copy_3_2
+	MOVQ  (R10)(R8*1), R9
+	MOVQ  R9, 64(SP)(R8*1)
+	ADDQ  $0x00000008, R8
+
+lsbl256_copy_3_2:
+	TESTQ $0x00000001, R12
+	JZ    lsbl256_copy_3_1
+	MOVL  (R10)(R8*1), R9
+	MOVL  R9, 64(SP)(R8*1)
+
+lsbl256_copy_3_1:
+lsbl256_tailloaded_3:
+	VMOVUPS (SP), Y5
+	VMOVUPS 32(SP), Y6
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Y5, Y0, Y5
+	VMAXPS Y6, Y0, Y6
+	VMINPS Y5, Y1, Y5
+	VMINPS Y6, Y1, Y6
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVUPS     backwardconst<>+96(SB), Y7
+	VMOVUPS     backwardconst<>+96(SB), Y8
+	VFMADD231PS backwardconst<>+64(SB), Y5, Y7
+	VFMADD231PS backwardconst<>+64(SB), Y6, Y8
+	VSUBPS      backwardconst<>+96(SB), Y7, Y9
+	VSUBPS      backwardconst<>+96(SB), Y8, Y10
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS backwardconst<>+128(SB), Y9, Y5
+	VFMADD231PS backwardconst<>+128(SB), Y10, Y6
+	VFMADD231PS backwardconst<>+160(SB), Y9, Y5
+	VFMADD231PS backwardconst<>+160(SB), Y10, Y6
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVUPS     backwardconst<>+192(SB), Y9
+	VMOVUPS     backwardconst<>+192(SB), Y10
+	VFMADD213PS backwardconst<>+224(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+224(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+256(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+256(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+288(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+288(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+320(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+320(SB), Y6, Y10
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y10
+	VFMADD213PS backwardconst<>+352(SB), Y5, Y9
+	VFMADD213PS backwardconst<>+352(SB), Y6, Y10
+
+	// n = bits(t) - bits(1.5*2^23); k1 = n>>1; k2 = n - k1.
+	VPSUBD backwardconst<>+96(SB), Y7, Y7
+	VPSUBD backwardconst<>+96(SB), Y8, Y8
+	VPSRAD $0x01, Y7, Y5
+	VPSRAD $0x01, Y8, Y6
+	VPSUBD Y5, Y7, Y7
+	VPSUBD Y6, Y8, Y8
+
+	// y = (p * 2^k1) * 2^k2, 2^k having the bits (k+127)<<23.
+	VPADDD backwardconst<>+416(SB), Y5, Y5
+	VPADDD backwardconst<>+416(SB), Y6, Y6
+	VPSLLD $0x17, Y5, Y5
+	VPSLLD $0x17, Y6, Y6
+	VMULPS Y5, Y9, Y9
+	VMULPS Y6, Y10, Y10
+	VPADDD backwardconst<>+416(SB), Y7, Y7
+	VPADDD backwardconst<>+416(SB), Y8, Y8
+	VPSLLD $0x17, Y7, Y7
+	VPSLLD $0x17, Y8, Y8
+	VMULPS Y7, Y9, Y5
+	VMULPS Y8, Y10, Y6
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    64(SP), Y8
+	VSUBPD       Y5, Y8, Y8
+	VCVTPS2PD    X7, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    80(SP), Y7
+	VSUBPD       Y5, Y7, Y7
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X6, Y6
+	VMULPD       Y2, Y6, Y6
+	VCVTPS2PD    96(SP), Y9
+	VSUBPD       Y6, Y9, Y9
+	VCVTPS2PD    X5, Y5
+	VMULPD       Y2, Y5, Y5
+	VCVTPS2PD    112(SP), Y6
+	VSUBPD       Y5, Y6, Y6
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PSY  Y8, X8
+	VCVTPD2PSY  Y7, X7
+	VINSERTF128 $0x01, X7, Y8, Y8
+	VCMPPS      $0x03, Y8, Y8, Y5
+	VBLENDVPS   Y5, backwardconst<>+384(SB), Y8, Y8
+	VMASKMOVPS  Y8, Y3, (R11)
+	VCVTPD2PSY  Y9, X9
+	VCVTPD2PSY  Y6, X6
+	VINSERTF128 $0x01, X6, Y9, Y9
+	VCMPPS      $0x03, Y9, Y9, Y3
+	VBLENDVPS   Y3, backwardconst<>+384(SB), Y9, Y9
+	VMASKMOVPS  Y9, Y4, 32(R11)
+
+lsbl256_chunkdone:
+	TESTQ DI, DI
+	JNZ   lsbl256_chunk
+
+lsbl256_done:
+	LEAQ (CX)(SI*4), CX
+	LEAQ (DX)(SI*4), DX
+	LEAQ (AX)(SI*4), AX
+	DECQ BX
+	JNZ  lsbl256_row
+	SFENCE
+	VZEROUPPER
+	RET

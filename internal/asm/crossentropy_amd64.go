@@ -21,3 +21,11 @@ func CrossEntropyRowsAVX512(dst []float32, src []float32, targets []int32, rows 
 //
 //go:noescape
 func CrossEntropyRowsAVX2(dst []float32, src []float32, targets []int32, rows int, cols int) float64
+
+// CrossEntropyLongRowsAVX2 is CrossEntropyRowsAVX2 for rows too long for
+// any cache: it reads x once for passes 1 and 2, and writes dst with
+// non-temporal stores where dst is 32-byte aligned and cols a multiple
+// of 8. The bits are CrossEntropyRowsAVX2's.
+//
+//go:noescape
+func CrossEntropyLongRowsAVX2(dst []float32, src []float32, targets []int32, rows int, cols int) float64

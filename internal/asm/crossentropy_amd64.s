@@ -20498,3 +20498,21242 @@ DATA tailmask8<>+116(SB)/4, $0x00000000
 DATA tailmask8<>+120(SB)/4, $0x00000000
 DATA tailmask8<>+124(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $128
+
+// func CrossEntropyLongRowsAVX2(dst []float32, src []float32, targets []int32, rows int, cols int) float64
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+, SSE, SSE2
+TEXT ·CrossEntropyLongRowsAVX2(SB), $688-96
+	VXORPD  X0, X0, X0
+	VMOVSD  X0, ret+88(FP)
+	MOVQ    $0x00000000, 256(SP)
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 264(SP)
+	VMOVUPD Y0, 296(SP)
+	VMOVUPD Y0, 328(SP)
+	VMOVUPD Y0, 360(SP)
+	VMOVUPD Y0, 392(SP)
+	VMOVUPD Y0, 424(SP)
+	MOVQ    targets_base+48(FP), BX
+	SUBQ    $0x00000004, BX
+	MOVQ    dst_base+0(FP), SI
+	MOVQ    src_base+24(FP), DI
+	MOVQ    rows+72(FP), R8
+	MOVQ    cols+80(FP), R9
+	TESTQ   R8, R8
+	JZ      cel256_ret
+	MOVQ    R9, R11
+	ANDQ    $0x0000000f, R11
+	MOVQ    $0x00000010, AX
+	SUBQ    R11, AX
+	LEAQ    tailmask8<>+0(SB), R10
+	LEAQ    (R10)(AX*4), R10
+
+cel256_row:
+	ADDQ         $0x00000004, BX
+	CMPQ         256(SP), $0x00000008
+	JB           cel256_batched
+	CMPQ         256(SP), $0x00000000
+	JE           cel256_full_done
+	VMOVUPD      264(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y2
+	VPAND        Y2, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VPOR         Y2, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y2
+	VBROADCASTSD log64vecconst<>+8(SB), Y3
+	VCMPPD       $0x1e, Y2, Y0, Y2
+	VPAND        Y2, Y3, Y3
+	VPXOR        Y3, Y0, Y0
+	VPSUBQ       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VSUBPD       Y2, Y0, Y3
+	VADDPD       Y2, Y0, Y0
+	VDIVPD       Y0, Y3, Y0
+	VMULPD       Y0, Y0, Y2
+	VBROADCASTSD log64const<>+24(SB), Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+32(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+40(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+48(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+56(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+64(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+72(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+80(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+88(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+96(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+104(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+112(SB), Y2
+	VADDPD       Y2, Y3, Y3
+	VMULPD       Y0, Y3, Y3
+	VADDPD       Y3, Y3, Y3
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y2
+	VPADDQ       Y2, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y3, Y1, Y1
+	VMOVDQU      424(SP), X2
+	VCVTDQ2PD    X2, Y0
+	VMOVUPS      392(SP), X2
+	VCVTPS2PD    X2, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y3
+	VSUBPD       Y0, Y3, Y0
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y0, Y0
+	VADDPD       Y1, Y0, Y0
+	VSUBPD       328(SP), Y2, Y2
+	VSUBPD       Y2, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMAXPD       Y0, Y1, Y0
+	VMOVUPD      Y0, 264(SP)
+	VMOVUPD      296(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y2
+	VPAND        Y2, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VPOR         Y2, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y2
+	VBROADCASTSD log64vecconst<>+8(SB), Y3
+	VCMPPD       $0x1e, Y2, Y0, Y2
+	VPAND        Y2, Y3, Y3
+	VPXOR        Y3, Y0, Y0
+	VPSUBQ       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VSUBPD       Y2, Y0, Y3
+	VADDPD       Y2, Y0, Y0
+	VDIVPD       Y0, Y3, Y0
+	VMULPD       Y0, Y0, Y2
+	VBROADCASTSD log64const<>+24(SB), Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+32(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+40(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+48(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+56(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+64(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+72(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+80(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+88(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+96(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+104(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+112(SB), Y2
+	VADDPD       Y2, Y3, Y3
+	VMULPD       Y0, Y3, Y3
+	VADDPD       Y3, Y3, Y3
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y2
+	VPADDQ       Y2, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y3, Y1, Y1
+	VMOVDQU      440(SP), X2
+	VCVTDQ2PD    X2, Y0
+	VMOVUPS      408(SP), X2
+	VCVTPS2PD    X2, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y3
+	VSUBPD       Y0, Y3, Y0
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y0, Y0
+	VADDPD       Y1, Y0, Y0
+	VSUBPD       360(SP), Y2, Y2
+	VSUBPD       Y2, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMAXPD       Y0, Y1, Y0
+	VMOVUPD      Y0, 296(SP)
+	VMOVSD       ret+88(FP), X0
+	XORQ         AX, AX
+
+cel256_full_add:
+	VADDSD 264(SP)(AX*8), X0, X0
+	INCQ   AX
+	CMPQ   AX, 256(SP)
+	JB     cel256_full_add
+	VMOVSD X0, ret+88(FP)
+	TESTQ  SI, SI
+	JZ     cel256_full_nograd
+	XORQ   AX, AX
+
+cel256_full_grad:
+	MOVQ   456(SP)(AX*8), CX
+	VMOVSS (CX), X0
+	VSUBSS crossentropyconst<>+384(SB), X0, X0
+	VMOVSS X0, (CX)
+	INCQ   AX
+	CMPQ   AX, 256(SP)
+	JB     cel256_full_grad
+
+cel256_full_nograd:
+	MOVQ $0x00000000, 256(SP)
+
+cel256_full_done:
+cel256_batched:
+	JMP cel256_fused
+
+cel256_rowkind:
+	// Pass 1: m = max(x).
+	VMOVUPS crossentropyconst<>+320(SB), Y0
+	VMOVUPS crossentropyconst<>+320(SB), Y1
+	VMOVUPS crossentropyconst<>+320(SB), Y2
+	VMOVUPS crossentropyconst<>+320(SB), Y3
+	MOVQ    DI, AX
+	MOVQ    R9, DX
+
+cel256_max32:
+	CMPQ   DX, $0x00000020
+	JB     cel256_max16
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	VMAXPS 64(AX), Y2, Y2
+	VMAXPS 96(AX), Y3, Y3
+	ADDQ   $0x00000080, AX
+	SUBQ   $0x00000020, DX
+	JMP    cel256_max32
+
+cel256_max16:
+	CMPQ   DX, $0x00000010
+	JB     cel256_maxtail
+	VMAXPS (AX), Y0, Y0
+	VMAXPS 32(AX), Y1, Y1
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+
+cel256_maxtail:
+	TESTQ      DX, DX
+	JZ         cel256_maxred
+	VMOVDQU    (R10), Y4
+	VMOVDQU    32(R10), Y5
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cel256_tailcopy_1
+	VMASKMOVPS (AX), Y4, Y6
+	VMASKMOVPS 32(AX), Y5, Y7
+	JMP        cel256_tailloaded_1
+
+cel256_tailcopy_1:
+	VXORPS  Y6, Y6, Y6
+	VMOVUPS Y6, 192(SP)
+	VMOVUPS Y6, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_1_8
+	VMOVUPS (AX)(CX*1), Y6
+	VMOVUPS Y6, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_1_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_1_4
+	VMOVUPS (AX)(CX*1), X6
+	VMOVUPS X6, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_1_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_1_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_1_1:
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
+
+cel256_tailloaded_1:
+	VMOVUPS   crossentropyconst<>+320(SB), Y8
+	VBLENDVPS Y4, Y6, Y8, Y6
+	VMAXPS    Y6, Y2, Y2
+	VMOVUPS   crossentropyconst<>+320(SB), Y4
+	VBLENDVPS Y5, Y7, Y4, Y7
+	VMAXPS    Y7, Y3, Y3
+
+cel256_maxred:
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X0
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	UCOMISS X0, X0
+	JP      cel256_nanrow
+	UCOMISS crossentropyconst<>+352(SB), X0
+	JE      cel256_nanrow
+	UCOMISS crossentropyconst<>+320(SB), X0
+	JE      cel256_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD        X0, AX
+	ANDL         $0x7fffffff, AX
+	CMPL         AX, $0x43500000
+	JHI          cel256_large
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      crossentropyconst<>+32(SB), Y0
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y0
+	JMP          cel256_params
+
+cel256_large:
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      crossentropyconst<>+32(SB), Y0
+
+cel256_params:
+	VMOVDQU crossentropyconst<>+448(SB), Y1
+	VPSUBD  Y0, Y1, Y1
+	VMOVDQU Y1, 32(SP)
+
+	// Pass 2: S.
+	MOVL    (SP), AX
+	TESTL   AX, AX
+	JNZ     cel256_sumc
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    DI, AX
+	MOVQ    R9, DX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VMOVUPS crossentropyconst<>+32(SB), Y12
+	CMPQ    DX, $0x00000040
+	JB      cel256z_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+cel256z_sum64:
+	CMPQ DX, $0x00000040
+	JB   cel256z_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          cel256z_sum64
+
+cel256z_drain:
+	TESTQ DX, DX
+	JNZ   cel256z_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   cel256z_tailwhole
+	CMPQ CX, $0x00000008
+	JA   cel256z_tailfull
+	CMPQ DX, $0x00000010
+	JA   cel256z_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_1
+	VMASKMOVPS   (AX), Y0, Y1
+	JMP          cel256z_tailloaded_1
+
+cel256z_tailcopy_1:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_1_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_1_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_1_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_1_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_1_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_1_1:
+	VMOVUPS 192(SP), Y1
+
+cel256z_tailloaded_1:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cel256z_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_2
+	VMASKMOVPS   64(AX), Y0, Y1
+	JMP          cel256z_tailloaded_2
+
+cel256z_tailcopy_2:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_2_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_2_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_2_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_2_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_2_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_2_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_2_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_2_1:
+	VMOVUPS 192(SP), Y1
+
+cel256z_tailloaded_2:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cel256z_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_3
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          cel256z_tailloaded_3
+
+cel256z_tailcopy_3:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_3_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_3_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_3_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_3_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_3_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_3_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_3_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_3_1:
+	VMOVUPS 192(SP), Y1
+
+cel256z_tailloaded_3:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_4
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          cel256z_tailloaded_4
+
+cel256z_tailcopy_4:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_4_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_4_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_4_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_4_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_4_1:
+	VMOVUPS 192(SP), Y1
+
+cel256z_tailloaded_4:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailfull:
+	CMPQ DX, $0x00000010
+	JA   cel256z_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_5
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          cel256z_tailloaded_5
+
+cel256z_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_5_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_5_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256z_tailloaded_5:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   cel256z_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_6
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          cel256z_tailloaded_6
+
+cel256z_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_6_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_6_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_6_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_6_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256z_tailloaded_6:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   cel256z_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_7
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          cel256z_tailloaded_7
+
+cel256z_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_7_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_7_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_7_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_7_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256z_tailloaded_7:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_8
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          cel256z_tailloaded_8
+
+cel256z_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_8_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_8_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_8_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_8_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256z_tailloaded_8:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cel256z_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   cel256z_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   cel256z_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_tailfirst:
+	TESTQ DX, DX
+	JZ    cel256z_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    cel256z_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    cel256z_firstfull
+	CMPQ  DX, $0x00000010
+	JA    cel256z_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cel256z_tailcopy_9
+	VMASKMOVPS (AX), Y0, Y1
+	JMP        cel256z_tailloaded_9
+
+cel256z_tailcopy_9:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_9_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_9_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_9_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_9_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_9_1:
+	VMOVUPS 192(SP), Y1
+
+cel256z_tailloaded_9:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cel256z_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y1
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          cel256z_tailcopy_10
+	VMASKMOVPS  64(AX), Y0, Y1
+	JMP         cel256z_tailloaded_10
+
+cel256z_tailcopy_10:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_10_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_10_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_10_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_10_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_10_1:
+	VMOVUPS 192(SP), Y1
+
+cel256z_tailloaded_10:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cel256z_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_11
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          cel256z_tailloaded_11
+
+cel256z_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_11_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_11_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_11_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_11_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+cel256z_tailloaded_11:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_12
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          cel256z_tailloaded_12
+
+cel256z_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_12_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_12_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_12_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_12_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+cel256z_tailloaded_12:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firstfull:
+	CMPQ DX, $0x00000010
+	JA   cel256z_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cel256z_tailcopy_13
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        cel256z_tailloaded_13
+
+cel256z_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_13_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_13_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_13_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_13_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256z_tailloaded_13:
+	VMOVUPS      crossentropyconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   cel256z_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R10), Y2
+	VMOVDQU     32(R10), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          cel256z_tailcopy_14
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         cel256z_tailloaded_14
+
+cel256z_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_14_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_14_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_14_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_14_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256z_tailloaded_14:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   cel256z_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_15
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          cel256z_tailloaded_15
+
+cel256z_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_15_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_15_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_15_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_15_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256z_tailloaded_15:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256z_tailcopy_16
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          cel256z_tailloaded_16
+
+cel256z_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_16_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256z_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_16_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256z_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_16_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256z_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_16_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256z_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256z_tailloaded_16:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cel256z_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   cel256z_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   cel256z_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256z_sumred
+
+cel256z_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+
+cel256z_sumred:
+	JMP cel256_sumdone
+
+cel256_sumc:
+	VXORPD  Y0, Y0, Y0
+	VMOVUPD Y0, 64(SP)
+	VMOVUPD Y0, 96(SP)
+	VMOVUPD Y0, 128(SP)
+	VMOVUPD Y0, 160(SP)
+	MOVQ    DI, AX
+	MOVQ    R9, DX
+	VXORPD  Y8, Y8, Y8
+	VXORPD  Y9, Y9, Y9
+	VXORPD  Y10, Y10, Y10
+	VXORPD  Y11, Y11, Y11
+	VMOVUPS crossentropyconst<>+32(SB), Y12
+	CMPQ    DX, $0x00000040
+	JB      cel256_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+cel256_sum64:
+	CMPQ DX, $0x00000040
+	JB   cel256_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          cel256_sum64
+
+cel256_drain:
+	TESTQ DX, DX
+	JNZ   cel256_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   cel256_tailwhole
+	CMPQ CX, $0x00000008
+	JA   cel256_tailfull
+	CMPQ DX, $0x00000010
+	JA   cel256_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_2
+	VMASKMOVPS   (AX), Y0, Y1
+	JMP          cel256_tailloaded_2
+
+cel256_tailcopy_2:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_2_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_2_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_2_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_2_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_2_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_2_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_2_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_2_1:
+	VMOVUPS 192(SP), Y1
+
+cel256_tailloaded_2:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cel256_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_3
+	VMASKMOVPS   64(AX), Y0, Y1
+	JMP          cel256_tailloaded_3
+
+cel256_tailcopy_3:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_3_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_3_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_3_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_3_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_3_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_3_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_3_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_3_1:
+	VMOVUPS 192(SP), Y1
+
+cel256_tailloaded_3:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cel256_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_4
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          cel256_tailloaded_4
+
+cel256_tailcopy_4:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_4_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_4_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_4_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_4_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_4_1:
+	VMOVUPS 192(SP), Y1
+
+cel256_tailloaded_4:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_5
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          cel256_tailloaded_5
+
+cel256_tailcopy_5:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_5_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_5_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_5_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_5_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_5_1:
+	VMOVUPS 192(SP), Y1
+
+cel256_tailloaded_5:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailfull:
+	CMPQ DX, $0x00000010
+	JA   cel256_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_6
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          cel256_tailloaded_6
+
+cel256_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_6_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_6_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_6_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_6_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256_tailloaded_6:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   cel256_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_7
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          cel256_tailloaded_7
+
+cel256_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_7_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_7_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_7_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_7_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256_tailloaded_7:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   cel256_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_8
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          cel256_tailloaded_8
+
+cel256_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_8_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_8_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_8_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_8_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256_tailloaded_8:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_9
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          cel256_tailloaded_9
+
+cel256_tailcopy_9:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_9_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_9_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_9_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_9_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_9_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256_tailloaded_9:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cel256_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   cel256_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   cel256_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_tailfirst:
+	TESTQ DX, DX
+	JZ    cel256_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    cel256_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    cel256_firstfull
+	CMPQ  DX, $0x00000010
+	JA    cel256_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cel256_tailcopy_10
+	VMASKMOVPS (AX), Y0, Y1
+	JMP        cel256_tailloaded_10
+
+cel256_tailcopy_10:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_10_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_10_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_10_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_10_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_10_1:
+	VMOVUPS 192(SP), Y1
+
+cel256_tailloaded_10:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cel256_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y1
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          cel256_tailcopy_11
+	VMASKMOVPS  64(AX), Y0, Y1
+	JMP         cel256_tailloaded_11
+
+cel256_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_11_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_11_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_11_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_11_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+cel256_tailloaded_11:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cel256_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_12
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          cel256_tailloaded_12
+
+cel256_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_12_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_12_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_12_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_12_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+cel256_tailloaded_12:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_13
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          cel256_tailloaded_13
+
+cel256_tailcopy_13:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_13_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_13_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_13_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_13_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_13_1:
+	VMOVUPS 192(SP), Y1
+
+cel256_tailloaded_13:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firstfull:
+	CMPQ DX, $0x00000010
+	JA   cel256_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cel256_tailcopy_14
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        cel256_tailloaded_14
+
+cel256_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_14_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_14_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_14_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_14_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256_tailloaded_14:
+	VMOVUPS      crossentropyconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   cel256_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R10), Y2
+	VMOVDQU     32(R10), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          cel256_tailcopy_15
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         cel256_tailloaded_15
+
+cel256_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_15_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_15_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_15_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_15_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256_tailloaded_15:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   cel256_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_16
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          cel256_tailloaded_16
+
+cel256_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_16_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_16_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_16_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_16_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256_tailloaded_16:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256_tailcopy_17
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          cel256_tailloaded_17
+
+cel256_tailcopy_17:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_17_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_17_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_17_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_17_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_17_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256_tailloaded_17:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cel256_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   cel256_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   cel256_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256_sumred
+
+cel256_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      64(AX), Y0
+	VMOVUPS      96(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      128(AX), Y0
+	VMOVUPS      160(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      192(AX), Y0
+	VMOVUPS      224(AX), Y1
+	VSUBPS       (SP), Y0, Y0
+	VSUBPS       (SP), Y1, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+
+cel256_sumred:
+cel256_sumdone:
+cel256_summed:
+	VMOVUPD      64(SP), Y0
+	VADDPD       128(SP), Y0, Y0
+	VMOVUPD      96(SP), Y1
+	VADDPD       160(SP), Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X0
+	UCOMISD      X0, X0
+	JP           cel256_nanrow
+
+	// The row's S, c, x_t, bias and &grad[t], to the batch.
+	MOVLQSX   (BX), AX
+	VMOVSS    (SP), X1
+	VCVTSS2SD X1, X1, X1
+	MOVL      32(SP), CX
+	MOVQ      256(SP), DX
+	VMOVSD    X0, 264(SP)(DX*8)
+	VMOVSD    X1, 328(SP)(DX*8)
+	MOVL      (DI)(AX*4), R12
+	MOVL      R12, 392(SP)(DX*4)
+	MOVL      CX, 424(SP)(DX*4)
+	LEAQ      (SI)(AX*4), AX
+	MOVQ      AX, 456(SP)(DX*8)
+	INCQ      256(SP)
+	TESTQ     SI, SI
+	JZ        cel256_next
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    crossentropyconst<>+384(SB), X0, X1
+	VDIVSD       X0, X1, X0
+	VCVTSD2SS    X0, X0, X1
+	VCVTSS2SD    X1, X1, X2
+	VSUBSD       X2, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X1, Y1
+	VMOVUPS      Y1, 520(SP)
+	VBROADCASTSS X0, Y1
+	VMOVUPS      Y1, 552(SP)
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed from x.
+	MOVL  (SP), AX
+	TESTL AX, AX
+	JNZ   cel256_outc
+	MOVQ  R9, AX
+	SHLQ  $0x02, AX
+	ORQ   SI, AX
+	TESTQ $0x0000001f, AX
+	JNZ   cel256z_plain
+	CMPQ  R9, $0x00008000
+	JA    cel256z_ntback
+	MOVQ  DI, AX
+	MOVQ  SI, CX
+	MOVQ  R9, DX
+
+cel256z_nt64:
+	CMPQ        DX, $0x00000040
+	JB          cel256z_nt16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 64(CX)
+	VMOVNTPS    Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 128(CX)
+	VMOVNTPS    Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 192(CX)
+	VMOVNTPS    Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cel256z_nt64
+
+cel256z_nt16:
+	CMPQ        DX, $0x00000010
+	JB          cel256z_nttail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cel256z_nt16
+
+cel256z_nttail:
+	TESTQ      DX, DX
+	JZ         cel256_next
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cel256z_tailcopy_17
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cel256z_tailloaded_17
+
+cel256z_tailcopy_17:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_17_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cel256z_copy_17_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_17_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cel256z_copy_17_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_17_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cel256z_copy_17_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_17_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cel256z_copy_17_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cel256z_tailloaded_17:
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD132PS 520(SP), Y7, Y3
+	VADDPS      520(SP), Y2, Y2
+	VADDPS      520(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         cel256_next
+
+cel256z_ntback:
+	MOVQ       R9, DX
+	ANDQ       $-16, DX
+	MOVQ       DI, AX
+	MOVQ       SI, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R11, R11
+	JZ         cel256z_ntb16
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), R12
+	ANDQ       $0x00000fff, R12
+	CMPQ       R12, $0x00000fc0
+	JA         cel256z_tailcopy_18
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cel256z_tailloaded_18
+
+cel256z_tailcopy_18:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    R12, R12
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_18_8
+	VMOVUPS (AX)(R12*1), Y2
+	VMOVUPS Y2, 192(SP)(R12*1)
+	ADDQ    $0x00000020, R12
+
+cel256z_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_18_4
+	VMOVUPS (AX)(R12*1), X2
+	VMOVUPS X2, 192(SP)(R12*1)
+	ADDQ    $0x00000010, R12
+
+cel256z_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_18_2
+	MOVQ  (AX)(R12*1), R13
+	MOVQ  R13, 192(SP)(R12*1)
+	ADDQ  $0x00000008, R12
+
+cel256z_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_18_1
+	MOVL  (AX)(R12*1), R13
+	MOVL  R13, 192(SP)(R12*1)
+
+cel256z_copy_18_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cel256z_tailloaded_18:
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD132PS 520(SP), Y7, Y3
+	VADDPS      520(SP), Y2, Y2
+	VADDPS      520(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+cel256z_ntb16:
+	TESTQ       $0x00000030, DX
+	JZ          cel256z_ntb64
+	SUBQ        $0x00000040, AX
+	SUBQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	JMP         cel256z_ntb16
+
+cel256z_ntb64:
+	TESTQ       DX, DX
+	JZ          cel256_next
+	SUBQ        $0x00000100, AX
+	SUBQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 192(CX)
+	VMOVNTPS    Y1, 224(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 128(CX)
+	VMOVNTPS    Y1, 160(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 64(CX)
+	VMOVNTPS    Y1, 96(CX)
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	JMP         cel256z_ntb64
+
+cel256z_plain:
+	CMPQ R9, $0x00008000
+	JA   cel256z_reback
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+cel256z_re64:
+	CMPQ        DX, $0x00000040
+	JB          cel256z_re16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cel256z_re64
+
+cel256z_re16:
+	CMPQ        DX, $0x00000010
+	JB          cel256z_retail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cel256z_re16
+
+cel256z_retail:
+	TESTQ      DX, DX
+	JZ         cel256_next
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cel256z_tailcopy_19
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cel256z_tailloaded_19
+
+cel256z_tailcopy_19:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_19_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cel256z_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_19_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cel256z_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_19_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cel256z_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_19_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cel256z_copy_19_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cel256z_tailloaded_19:
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD132PS 520(SP), Y7, Y3
+	VADDPS      520(SP), Y2, Y2
+	VADDPS      520(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         cel256_next
+
+cel256z_reback:
+	MOVQ       R9, DX
+	ANDQ       $-16, DX
+	MOVQ       DI, AX
+	MOVQ       SI, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R11, R11
+	JZ         cel256z_reb16
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), R12
+	ANDQ       $0x00000fff, R12
+	CMPQ       R12, $0x00000fc0
+	JA         cel256z_tailcopy_20
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cel256z_tailloaded_20
+
+cel256z_tailcopy_20:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    R12, R12
+	TESTQ   $0x00000008, R11
+	JZ      cel256z_copy_20_8
+	VMOVUPS (AX)(R12*1), Y2
+	VMOVUPS Y2, 192(SP)(R12*1)
+	ADDQ    $0x00000020, R12
+
+cel256z_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256z_copy_20_4
+	VMOVUPS (AX)(R12*1), X2
+	VMOVUPS X2, 192(SP)(R12*1)
+	ADDQ    $0x00000010, R12
+
+cel256z_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256z_copy_20_2
+	MOVQ  (AX)(R12*1), R13
+	MOVQ  R13, 192(SP)(R12*1)
+	ADDQ  $0x00000008, R12
+
+cel256z_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256z_copy_20_1
+	MOVL  (AX)(R12*1), R13
+	MOVL  R13, 192(SP)(R12*1)
+
+cel256z_copy_20_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cel256z_tailloaded_20:
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD132PS 520(SP), Y7, Y3
+	VADDPS      520(SP), Y2, Y2
+	VADDPS      520(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+cel256z_reb16:
+	TESTQ       $0x00000030, DX
+	JZ          cel256z_reb64
+	SUBQ        $0x00000040, AX
+	SUBQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	JMP         cel256z_reb16
+
+cel256z_reb64:
+	TESTQ       DX, DX
+	JZ          cel256_next
+	SUBQ        $0x00000100, AX
+	SUBQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	JMP         cel256z_reb64
+	JMP cel256_outdone
+
+cel256_outc:
+	MOVQ  R9, AX
+	SHLQ  $0x02, AX
+	ORQ   SI, AX
+	TESTQ $0x0000001f, AX
+	JNZ   cel256_plain
+	CMPQ  R9, $0x00008000
+	JA    cel256_ntback
+	MOVQ  DI, AX
+	MOVQ  SI, CX
+	MOVQ  R9, DX
+
+cel256_nt64:
+	CMPQ        DX, $0x00000040
+	JB          cel256_nt16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 64(CX)
+	VMOVNTPS    Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 128(CX)
+	VMOVNTPS    Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 192(CX)
+	VMOVNTPS    Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cel256_nt64
+
+cel256_nt16:
+	CMPQ        DX, $0x00000010
+	JB          cel256_nttail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cel256_nt16
+
+cel256_nttail:
+	TESTQ      DX, DX
+	JZ         cel256_next
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cel256_tailcopy_18
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cel256_tailloaded_18
+
+cel256_tailcopy_18:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_18_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cel256_copy_18_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_18_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cel256_copy_18_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_18_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cel256_copy_18_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_18_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cel256_copy_18_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cel256_tailloaded_18:
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD132PS 520(SP), Y7, Y3
+	VADDPS      520(SP), Y2, Y2
+	VADDPS      520(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         cel256_next
+
+cel256_ntback:
+	MOVQ       R9, DX
+	ANDQ       $-16, DX
+	MOVQ       DI, AX
+	MOVQ       SI, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R11, R11
+	JZ         cel256_ntb16
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), R12
+	ANDQ       $0x00000fff, R12
+	CMPQ       R12, $0x00000fc0
+	JA         cel256_tailcopy_19
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cel256_tailloaded_19
+
+cel256_tailcopy_19:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    R12, R12
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_19_8
+	VMOVUPS (AX)(R12*1), Y2
+	VMOVUPS Y2, 192(SP)(R12*1)
+	ADDQ    $0x00000020, R12
+
+cel256_copy_19_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_19_4
+	VMOVUPS (AX)(R12*1), X2
+	VMOVUPS X2, 192(SP)(R12*1)
+	ADDQ    $0x00000010, R12
+
+cel256_copy_19_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_19_2
+	MOVQ  (AX)(R12*1), R13
+	MOVQ  R13, 192(SP)(R12*1)
+	ADDQ  $0x00000008, R12
+
+cel256_copy_19_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_19_1
+	MOVL  (AX)(R12*1), R13
+	MOVL  R13, 192(SP)(R12*1)
+
+cel256_copy_19_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cel256_tailloaded_19:
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD132PS 520(SP), Y7, Y3
+	VADDPS      520(SP), Y2, Y2
+	VADDPS      520(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+cel256_ntb16:
+	TESTQ       $0x00000030, DX
+	JZ          cel256_ntb64
+	SUBQ        $0x00000040, AX
+	SUBQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	JMP         cel256_ntb16
+
+cel256_ntb64:
+	TESTQ       DX, DX
+	JZ          cel256_next
+	SUBQ        $0x00000100, AX
+	SUBQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 192(CX)
+	VMOVNTPS    Y1, 224(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 128(CX)
+	VMOVNTPS    Y1, 160(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, 64(CX)
+	VMOVNTPS    Y1, 96(CX)
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVNTPS    Y0, (CX)
+	VMOVNTPS    Y1, 32(CX)
+	JMP         cel256_ntb64
+
+cel256_plain:
+	CMPQ R9, $0x00008000
+	JA   cel256_reback
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+cel256_re64:
+	CMPQ        DX, $0x00000040
+	JB          cel256_re16
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         cel256_re64
+
+cel256_re16:
+	CMPQ        DX, $0x00000010
+	JB          cel256_retail
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         cel256_re16
+
+cel256_retail:
+	TESTQ      DX, DX
+	JZ         cel256_next
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), DX
+	ANDQ       $0x00000fff, DX
+	CMPQ       DX, $0x00000fc0
+	JA         cel256_tailcopy_20
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cel256_tailloaded_20
+
+cel256_tailcopy_20:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    DX, DX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_20_8
+	VMOVUPS (AX)(DX*1), Y2
+	VMOVUPS Y2, 192(SP)(DX*1)
+	ADDQ    $0x00000020, DX
+
+cel256_copy_20_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_20_4
+	VMOVUPS (AX)(DX*1), X2
+	VMOVUPS X2, 192(SP)(DX*1)
+	ADDQ    $0x00000010, DX
+
+cel256_copy_20_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_20_2
+	MOVQ  (AX)(DX*1), R12
+	MOVQ  R12, 192(SP)(DX*1)
+	ADDQ  $0x00000008, DX
+
+cel256_copy_20_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_20_1
+	MOVL  (AX)(DX*1), AX
+	MOVL  AX, 192(SP)(DX*1)
+
+cel256_copy_20_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cel256_tailloaded_20:
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD132PS 520(SP), Y7, Y3
+	VADDPS      520(SP), Y2, Y2
+	VADDPS      520(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+	JMP         cel256_next
+
+cel256_reback:
+	MOVQ       R9, DX
+	ANDQ       $-16, DX
+	MOVQ       DI, AX
+	MOVQ       SI, CX
+	LEAQ       (AX)(DX*4), AX
+	LEAQ       (CX)(DX*4), CX
+	TESTQ      R11, R11
+	JZ         cel256_reb16
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), R12
+	ANDQ       $0x00000fff, R12
+	CMPQ       R12, $0x00000fc0
+	JA         cel256_tailcopy_21
+	VMASKMOVPS (AX), Y0, Y2
+	VMASKMOVPS 32(AX), Y1, Y3
+	JMP        cel256_tailloaded_21
+
+cel256_tailcopy_21:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    R12, R12
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_21_8
+	VMOVUPS (AX)(R12*1), Y2
+	VMOVUPS Y2, 192(SP)(R12*1)
+	ADDQ    $0x00000020, R12
+
+cel256_copy_21_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_21_4
+	VMOVUPS (AX)(R12*1), X2
+	VMOVUPS X2, 192(SP)(R12*1)
+	ADDQ    $0x00000010, R12
+
+cel256_copy_21_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_21_2
+	MOVQ  (AX)(R12*1), R13
+	MOVQ  R13, 192(SP)(R12*1)
+	ADDQ  $0x00000008, R12
+
+cel256_copy_21_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_21_1
+	MOVL  (AX)(R12*1), R13
+	MOVL  R13, 192(SP)(R12*1)
+
+cel256_copy_21_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cel256_tailloaded_21:
+	VSUBPS      (SP), Y2, Y2
+	VSUBPS      (SP), Y3, Y3
+	VMOVUPS     crossentropyconst<>+288(SB), Y4
+	VMAXPS      Y2, Y4, Y2
+	VMAXPS      Y3, Y4, Y3
+	VMOVUPS     crossentropyconst<>+32(SB), Y4
+	VMOVUPS     crossentropyconst<>+32(SB), Y5
+	VFMADD231PS crossentropyconst<>+0(SB), Y2, Y4
+	VFMADD231PS crossentropyconst<>+0(SB), Y3, Y5
+	VSUBPS      crossentropyconst<>+32(SB), Y4, Y6
+	VSUBPS      crossentropyconst<>+32(SB), Y5, Y7
+	VFMADD231PS crossentropyconst<>+64(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+64(SB), Y7, Y3
+	VFMADD231PS crossentropyconst<>+96(SB), Y6, Y2
+	VFMADD231PS crossentropyconst<>+96(SB), Y7, Y3
+	VMOVUPS     crossentropyconst<>+128(SB), Y6
+	VMOVUPS     crossentropyconst<>+128(SB), Y7
+	VFMADD213PS crossentropyconst<>+160(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+160(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+192(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+192(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+224(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+224(SB), Y3, Y7
+	VFMADD213PS crossentropyconst<>+256(SB), Y2, Y6
+	VFMADD213PS crossentropyconst<>+256(SB), Y3, Y7
+	VMULPS      Y2, Y2, Y8
+	VMULPS      Y3, Y3, Y9
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y9, Y3
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y4, Y4
+	VMOVAPS     Y3, Y3
+	VMOVAPS     Y5, Y5
+	VPADDD      32(SP), Y4, Y4
+	VPADDD      32(SP), Y5, Y5
+	VPMAXSD     crossentropyconst<>+480(SB), Y4, Y4
+	VPMAXSD     crossentropyconst<>+480(SB), Y5, Y5
+	VPSLLD      $0x17, Y4, Y4
+	VPSLLD      $0x17, Y5, Y5
+	VMOVUPS     552(SP), Y6
+	VFMADD213PS 552(SP), Y2, Y6
+	VMOVUPS     552(SP), Y7
+	VFMADD213PS 552(SP), Y3, Y7
+	VFMADD132PS 520(SP), Y6, Y2
+	VFMADD132PS 520(SP), Y7, Y3
+	VADDPS      520(SP), Y2, Y2
+	VADDPS      520(SP), Y3, Y3
+	VMULPS      Y4, Y2, Y2
+	VMULPS      Y5, Y3, Y3
+	VMASKMOVPS  Y2, Y0, (CX)
+	VMASKMOVPS  Y3, Y1, 32(CX)
+
+cel256_reb16:
+	TESTQ       $0x00000030, DX
+	JZ          cel256_reb64
+	SUBQ        $0x00000040, AX
+	SUBQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	JMP         cel256_reb16
+
+cel256_reb64:
+	TESTQ       DX, DX
+	JZ          cel256_next
+	SUBQ        $0x00000100, AX
+	SUBQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	VMOVUPS     192(AX), Y0
+	VMOVUPS     224(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 192(CX)
+	VMOVUPS     Y1, 224(CX)
+	VMOVUPS     128(AX), Y0
+	VMOVUPS     160(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 128(CX)
+	VMOVUPS     Y1, 160(CX)
+	VMOVUPS     64(AX), Y0
+	VMOVUPS     96(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, 64(CX)
+	VMOVUPS     Y1, 96(CX)
+	VMOVUPS     (AX), Y0
+	VMOVUPS     32(AX), Y1
+	VSUBPS      (SP), Y0, Y0
+	VSUBPS      (SP), Y1, Y1
+	VMOVUPS     crossentropyconst<>+288(SB), Y2
+	VMAXPS      Y0, Y2, Y0
+	VMAXPS      Y1, Y2, Y1
+	VMOVUPS     crossentropyconst<>+32(SB), Y2
+	VMOVUPS     crossentropyconst<>+32(SB), Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      crossentropyconst<>+32(SB), Y2, Y4
+	VSUBPS      crossentropyconst<>+32(SB), Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD231PS Y4, Y6, Y0
+	VFMADD231PS Y5, Y7, Y1
+	VMOVAPS     Y0, Y0
+	VMOVAPS     Y2, Y2
+	VMOVAPS     Y1, Y1
+	VMOVAPS     Y3, Y3
+	VPADDD      32(SP), Y2, Y2
+	VPADDD      32(SP), Y3, Y3
+	VPMAXSD     crossentropyconst<>+480(SB), Y2, Y2
+	VPMAXSD     crossentropyconst<>+480(SB), Y3, Y3
+	VPSLLD      $0x17, Y2, Y2
+	VPSLLD      $0x17, Y3, Y3
+	VMOVUPS     552(SP), Y4
+	VFMADD213PS 552(SP), Y0, Y4
+	VMOVUPS     552(SP), Y5
+	VFMADD213PS 552(SP), Y1, Y5
+	VFMADD132PS 520(SP), Y4, Y0
+	VFMADD132PS 520(SP), Y5, Y1
+	VADDPS      520(SP), Y0, Y0
+	VADDPS      520(SP), Y1, Y1
+	VMULPS      Y2, Y0, Y0
+	VMULPS      Y3, Y1, Y1
+	VMOVUPS     Y0, (CX)
+	VMOVUPS     Y1, 32(CX)
+	JMP         cel256_reb64
+
+cel256_outdone:
+	// The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.
+cel256_fused:
+	// G: the n of the max of z over the row's first vector (-Inf past the row).
+	CMPQ       R9, $0x00000010
+	JAE        cel256_fusedfull
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (DI), AX
+	ANDQ       $0x00000fff, AX
+	CMPQ       AX, $0x00000fc0
+	JA         cel256_tailcopy_22
+	VMASKMOVPS (DI), Y0, Y2
+	VMASKMOVPS 32(DI), Y1, Y3
+	JMP        cel256_tailloaded_22
+
+cel256_tailcopy_22:
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS Y2, 192(SP)
+	VMOVUPS Y2, 224(SP)
+	XORQ    AX, AX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_22_8
+	VMOVUPS (DI)(AX*1), Y2
+	VMOVUPS Y2, 192(SP)(AX*1)
+	ADDQ    $0x00000020, AX
+
+cel256_copy_22_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_22_4
+	VMOVUPS (DI)(AX*1), X2
+	VMOVUPS X2, 192(SP)(AX*1)
+	ADDQ    $0x00000010, AX
+
+cel256_copy_22_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_22_2
+	MOVQ  (DI)(AX*1), CX
+	MOVQ  CX, 192(SP)(AX*1)
+	ADDQ  $0x00000008, AX
+
+cel256_copy_22_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_22_1
+	MOVL  (DI)(AX*1), CX
+	MOVL  CX, 192(SP)(AX*1)
+
+cel256_copy_22_1:
+	VMOVUPS 192(SP), Y2
+	VMOVUPS 224(SP), Y3
+
+cel256_tailloaded_22:
+	VMOVUPS   crossentropyconst<>+320(SB), Y4
+	VBLENDVPS Y0, Y2, Y4, Y2
+	VBLENDVPS Y1, Y3, Y4, Y3
+	VMAXPS    Y3, Y2, Y0
+	JMP       cel256_fusedfirst
+
+cel256_fusedfull:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMAXPS  Y1, Y0, Y0
+
+cel256_fusedfirst:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VPERMILPS    $0x4e, X1, X0
+	VMAXPS       X0, X1, X1
+	VPERMILPS    $0xb1, X1, X0
+	VMAXPS       X0, X1, X1
+	VMAXSS       crossentropyconst<>+288(SB), X1, X1
+	VMOVSS       crossentropyconst<>+32(SB), X0
+	VFMADD231SS  crossentropyconst<>+0(SB), X1, X0
+	VMOVD        X0, AX
+	MOVL         AX, 680(SP)
+	VPBROADCASTD X0, Y0
+	VMOVDQU      crossentropyconst<>+448(SB), Y1
+	VPSUBD       Y0, Y1, Y1
+	VMOVDQU      Y1, 32(SP)
+	VPCMPEQD     Y0, Y0, Y0
+	VPADDD       Y0, Y1, Y1
+	VMOVDQU      Y1, 648(SP)
+	VXORPS       Y1, Y1, Y1
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      crossentropyconst<>+320(SB), Y1
+	VMOVDQU      Y1, 584(SP)
+	VMOVDQU      Y0, 616(SP)
+	VXORPD       Y0, Y0, Y0
+	VMOVUPD      Y0, 64(SP)
+	VMOVUPD      Y0, 96(SP)
+	VMOVUPD      Y0, 128(SP)
+	VMOVUPD      Y0, 160(SP)
+	MOVQ         DI, AX
+	MOVQ         R9, DX
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+32(SB), Y12
+	CMPQ         DX, $0x00000040
+	JB           cel256f_tailfirst
+
+	// Pipeline prologue: the first block through stage A, its first three vectors through B, two through C.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+
+cel256f_sum64:
+	CMPQ DX, $0x00000040
+	JB   cel256f_drain
+
+	// One block: C of the previous block's last two vectors, B and A a vector behind each other.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	PREFETCHT0   2048(AX)
+	PREFETCHT0   2112(AX)
+	PREFETCHT0   2176(AX)
+	PREFETCHT0   2240(AX)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, DX
+	JMP          cel256f_sum64
+
+cel256f_drain:
+	TESTQ DX, DX
+	JNZ   cel256f_tail
+
+	// Pipeline epilogue: the last block's last vectors through stages B and C.
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tail:
+	MOVQ DX, CX
+	ANDQ $0x0000000f, CX
+	JZ   cel256f_tailwhole
+	CMPQ CX, $0x00000008
+	JA   cel256f_tailfull
+	CMPQ DX, $0x00000010
+	JA   cel256f_tailhalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_1
+	VMASKMOVPS   (AX), Y0, Y1
+	JMP          cel256f_tailloaded_1
+
+cel256f_tailcopy_1:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_1_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_1_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_1_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_1_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_1_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_1_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_1_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_1_1:
+	VMOVUPS 192(SP), Y1
+
+cel256f_tailloaded_1:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       648(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      584(SP), Y1, Y1
+	VMOVDQU      Y1, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cel256f_tailhalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_2
+	VMASKMOVPS   64(AX), Y0, Y1
+	JMP          cel256f_tailloaded_2
+
+cel256f_tailcopy_2:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_2_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_2_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_2_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_2_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_2_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_2_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_2_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_2_1:
+	VMOVUPS 192(SP), Y1
+
+cel256f_tailloaded_2:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       648(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      584(SP), Y1, Y1
+	VMOVDQU      Y1, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cel256f_tailhalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_3
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          cel256f_tailloaded_3
+
+cel256f_tailcopy_3:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_3_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_3_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_3_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_3_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_3_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_3_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_3_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_3_1:
+	VMOVUPS 192(SP), Y1
+
+cel256f_tailloaded_3:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       648(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      584(SP), Y1, Y1
+	VMOVDQU      Y1, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailhalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_4
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          cel256f_tailloaded_4
+
+cel256f_tailcopy_4:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_4_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_4_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_4_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_4_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_4_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_4_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_4_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_4_1:
+	VMOVUPS 192(SP), Y1
+
+cel256f_tailloaded_4:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       648(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      584(SP), Y1, Y1
+	VMOVDQU      Y1, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailfull:
+	CMPQ DX, $0x00000010
+	JA   cel256f_tailfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         (AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_5
+	VMASKMOVPS   (AX), Y2, Y0
+	VMASKMOVPS   32(AX), Y3, Y1
+	JMP          cel256f_tailloaded_5
+
+cel256f_tailcopy_5:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_5_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_5_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_5_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_5_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_5_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_5_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_5_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_5_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256f_tailloaded_5:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailfull2:
+	CMPQ DX, $0x00000020
+	JA   cel256f_tailfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         64(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_6
+	VMASKMOVPS   64(AX), Y2, Y0
+	VMASKMOVPS   96(AX), Y3, Y1
+	JMP          cel256f_tailloaded_6
+
+cel256f_tailcopy_6:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_6_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_6_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_6_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_6_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_6_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_6_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_6_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_6_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256f_tailloaded_6:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailfull3:
+	CMPQ DX, $0x00000030
+	JA   cel256f_tailfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_7
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          cel256f_tailloaded_7
+
+cel256f_tailcopy_7:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_7_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_7_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_7_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_7_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_7_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_7_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_7_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_7_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256f_tailloaded_7:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_8
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          cel256f_tailloaded_8
+
+cel256f_tailcopy_8:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_8_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_8_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_8_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_8_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_8_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_8_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_8_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_8_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256f_tailloaded_8:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cel256f_tailwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailwhole2:
+	CMPQ DX, $0x00000020
+	JA   cel256f_tailwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailwhole3:
+	CMPQ DX, $0x00000030
+	JA   cel256f_tailwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailwhole4:
+	// The row's last 4 vectors, the last whole.
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_tailfirst:
+	TESTQ DX, DX
+	JZ    cel256f_sumred
+	MOVQ  DX, CX
+	ANDQ  $0x0000000f, CX
+	JZ    cel256f_firstwhole
+	CMPQ  CX, $0x00000008
+	JA    cel256f_firstfull
+	CMPQ  DX, $0x00000010
+	JA    cel256f_firsthalf2
+
+	// The row's last 1 vectors, the last half, under the mask.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cel256f_tailcopy_9
+	VMASKMOVPS (AX), Y0, Y1
+	JMP        cel256f_tailloaded_9
+
+cel256f_tailcopy_9:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_9_8
+	VMOVUPS (AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_9_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_9_4
+	VMOVUPS (AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_9_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_9_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_9_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_9_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_9_1:
+	VMOVUPS 192(SP), Y1
+
+cel256f_tailloaded_9:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       648(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      584(SP), Y1, Y1
+	VMOVDQU      Y1, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cel256f_firsthalf3
+
+	// The row's last 2 vectors, the last half, under the mask.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      648(SP), Y2, Y0
+	VPADDD      648(SP), Y3, Y1
+	VPMAXSD     Y1, Y0, Y2
+	VPMINUD     Y1, Y0, Y0
+	VPMAXSD     584(SP), Y2, Y2
+	VMOVDQU     Y2, 584(SP)
+	VPMINUD     616(SP), Y0, Y0
+	VMOVDQU     Y0, 616(SP)
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R10), Y0
+	VMOVDQU     32(R10), Y1
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          cel256f_tailcopy_10
+	VMASKMOVPS  64(AX), Y0, Y1
+	JMP         cel256f_tailloaded_10
+
+cel256f_tailcopy_10:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_10_8
+	VMOVUPS 64(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_10_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_10_4
+	VMOVUPS 64(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_10_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_10_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_10_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_10_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_10_1:
+	VMOVUPS 192(SP), Y1
+
+cel256f_tailloaded_10:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       648(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      584(SP), Y1, Y1
+	VMOVDQU      Y1, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cel256f_firsthalf4
+
+	// The row's last 3 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_11
+	VMASKMOVPS   128(AX), Y0, Y1
+	JMP          cel256f_tailloaded_11
+
+cel256f_tailcopy_11:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_11_8
+	VMOVUPS 128(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_11_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_11_4
+	VMOVUPS 128(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_11_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_11_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_11_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_11_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_11_1:
+	VMOVUPS 192(SP), Y1
+
+cel256f_tailloaded_11:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       648(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      584(SP), Y1, Y1
+	VMOVDQU      Y1, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firsthalf4:
+	// The row's last 4 vectors, the last half, under the mask.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y0
+	VMOVDQU      32(R10), Y1
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_12
+	VMASKMOVPS   192(AX), Y0, Y1
+	JMP          cel256f_tailloaded_12
+
+cel256f_tailcopy_12:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS Y1, 192(SP)
+	VMOVUPS Y1, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_12_8
+	VMOVUPS 192(AX)(CX*1), Y1
+	VMOVUPS Y1, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_12_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_12_4
+	VMOVUPS 192(AX)(CX*1), X1
+	VMOVUPS X1, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_12_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_12_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_12_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_12_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_12_1:
+	VMOVUPS 192(SP), Y1
+
+cel256f_tailloaded_12:
+	VMOVUPS      crossentropyconst<>+320(SB), Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVAPS      Y12, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VSUBPS       Y12, Y2, Y1
+	VFMADD231PS  crossentropyconst<>+64(SB), Y1, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y1, Y0
+	VCVTPS2PD    X4, Y1
+	VCVTPS2PD    X6, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X1
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y9, Y9
+	VCVTPS2PD    X5, Y1
+	VCVTPS2PD    X7, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X1
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X3, Y3
+	VFMADD213PD  Y3, Y3, Y1
+	VADDPD       Y1, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y1
+	VFMADD213PS  Y0, Y1, Y4
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       648(SP), Y2, Y0
+	VMOVDQA      Y0, Y1
+	VPMAXSD      584(SP), Y1, Y1
+	VMOVDQU      Y1, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firstfull:
+	CMPQ DX, $0x00000010
+	JA   cel256f_firstfull2
+
+	// The row's last 1 vectors, the last under the masks.
+	VXORPD     Y8, Y8, Y8
+	VXORPD     Y9, Y9, Y9
+	VXORPD     Y10, Y10, Y10
+	VXORPD     Y11, Y11, Y11
+	VMOVDQU    (R10), Y2
+	VMOVDQU    32(R10), Y3
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cel256f_tailcopy_13
+	VMASKMOVPS (AX), Y2, Y0
+	VMASKMOVPS 32(AX), Y3, Y1
+	JMP        cel256f_tailloaded_13
+
+cel256f_tailcopy_13:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_13_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_13_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_13_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_13_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_13_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_13_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_13_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_13_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256f_tailloaded_13:
+	VMOVUPS      crossentropyconst<>+320(SB), Y4
+	VBLENDVPS    Y2, Y0, Y4, Y0
+	VBLENDVPS    Y3, Y1, Y4, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firstfull2:
+	CMPQ DX, $0x00000020
+	JA   cel256f_firstfull3
+
+	// The row's last 2 vectors, the last under the masks.
+	VXORPD      Y8, Y8, Y8
+	VXORPD      Y9, Y9, Y9
+	VXORPD      Y10, Y10, Y10
+	VXORPD      Y11, Y11, Y11
+	VMOVUPS     crossentropyconst<>+288(SB), Y1
+	VMAXPS      (AX), Y1, Y0
+	VMAXPS      32(AX), Y1, Y1
+	VMOVAPS     Y12, Y2
+	VMOVAPS     Y12, Y3
+	VFMADD231PS crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS      Y12, Y2, Y4
+	VSUBPS      Y12, Y3, Y5
+	VFMADD231PS crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS     crossentropyconst<>+128(SB), Y4
+	VMOVUPS     crossentropyconst<>+128(SB), Y5
+	VFMADD213PS crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS      Y0, Y0, Y6
+	VMULPS      Y1, Y1, Y7
+	VFMADD213PS Y0, Y6, Y4
+	VFMADD213PS Y1, Y7, Y5
+	VPADDD      32(SP), Y2, Y6
+	VPADDD      32(SP), Y3, Y7
+	VPADDD      648(SP), Y2, Y0
+	VPADDD      648(SP), Y3, Y1
+	VPMAXSD     Y1, Y0, Y2
+	VPMINUD     Y1, Y0, Y0
+	VPMAXSD     584(SP), Y2, Y2
+	VMOVDQU     Y2, 584(SP)
+	VPMINUD     616(SP), Y0, Y0
+	VMOVDQU     Y0, 616(SP)
+	VPMAXSD     crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD     crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD      $0x17, Y6, Y6
+	VPSLLD      $0x17, Y7, Y7
+	VMOVDQU     (R10), Y2
+	VMOVDQU     32(R10), Y3
+	LEAQ        64(AX), CX
+	ANDQ        $0x00000fff, CX
+	CMPQ        CX, $0x00000fc0
+	JA          cel256f_tailcopy_14
+	VMASKMOVPS  64(AX), Y2, Y0
+	VMASKMOVPS  96(AX), Y3, Y1
+	JMP         cel256f_tailloaded_14
+
+cel256f_tailcopy_14:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_14_8
+	VMOVUPS 64(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_14_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_14_4
+	VMOVUPS 64(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_14_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_14_2
+	MOVQ  64(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_14_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_14_1
+	MOVL  64(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_14_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256f_tailloaded_14:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firstfull3:
+	CMPQ DX, $0x00000030
+	JA   cel256f_firstfull4
+
+	// The row's last 3 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         128(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_15
+	VMASKMOVPS   128(AX), Y2, Y0
+	VMASKMOVPS   160(AX), Y3, Y1
+	JMP          cel256f_tailloaded_15
+
+cel256f_tailcopy_15:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_15_8
+	VMOVUPS 128(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_15_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_15_4
+	VMOVUPS 128(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_15_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_15_2
+	MOVQ  128(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_15_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_15_1
+	MOVL  128(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_15_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256f_tailloaded_15:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firstfull4:
+	// The row's last 4 vectors, the last under the masks.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVDQU      (R10), Y2
+	VMOVDQU      32(R10), Y3
+	LEAQ         192(AX), CX
+	ANDQ         $0x00000fff, CX
+	CMPQ         CX, $0x00000fc0
+	JA           cel256f_tailcopy_16
+	VMASKMOVPS   192(AX), Y2, Y0
+	VMASKMOVPS   224(AX), Y3, Y1
+	JMP          cel256f_tailloaded_16
+
+cel256f_tailcopy_16:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256f_copy_16_8
+	VMOVUPS 192(AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256f_copy_16_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256f_copy_16_4
+	VMOVUPS 192(AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256f_copy_16_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256f_copy_16_2
+	MOVQ  192(AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256f_copy_16_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256f_copy_16_1
+	MOVL  192(AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256f_copy_16_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256f_tailloaded_16:
+	VMOVUPS      crossentropyconst<>+320(SB), Y13
+	VBLENDVPS    Y2, Y0, Y13, Y0
+	VBLENDVPS    Y3, Y1, Y13, Y1
+	VMOVUPS      crossentropyconst<>+288(SB), Y2
+	VMAXPS       Y0, Y2, Y0
+	VMAXPS       Y1, Y2, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cel256f_firstwhole2
+
+	// The row's last 1 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firstwhole2:
+	CMPQ DX, $0x00000020
+	JA   cel256f_firstwhole3
+
+	// The row's last 2 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firstwhole3:
+	CMPQ DX, $0x00000030
+	JA   cel256f_firstwhole4
+
+	// The row's last 3 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+	JMP          cel256f_sumred
+
+cel256f_firstwhole4:
+	// The row's last 4 vectors, the last whole.
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       (AX), Y1, Y0
+	VMAXPS       32(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y4
+	VSUBPS       Y12, Y3, Y5
+	VFMADD231PS  crossentropyconst<>+64(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y5, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y4, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y5, Y1
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       64(AX), Y1, Y0
+	VMAXPS       96(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       128(AX), Y1, Y0
+	VMAXPS       160(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y14
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y14, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y14, Y1
+	VCVTPS2PD    X4, Y13
+	VCVTPS2PD    X6, Y14
+	VFMADD213PD  Y14, Y14, Y13
+	VADDPD       Y13, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      crossentropyconst<>+288(SB), Y1
+	VMAXPS       192(AX), Y1, Y0
+	VMAXPS       224(AX), Y1, Y1
+	VMOVAPS      Y12, Y2
+	VMOVAPS      Y12, Y3
+	VFMADD231PS  crossentropyconst<>+0(SB), Y0, Y2
+	VFMADD231PS  crossentropyconst<>+0(SB), Y1, Y3
+	VSUBPS       Y12, Y2, Y13
+	VSUBPS       Y12, Y3, Y12
+	VFMADD231PS  crossentropyconst<>+64(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+64(SB), Y12, Y1
+	VFMADD231PS  crossentropyconst<>+96(SB), Y13, Y0
+	VFMADD231PS  crossentropyconst<>+96(SB), Y12, Y1
+	VCVTPS2PD    X4, Y12
+	VCVTPS2PD    X6, Y13
+	VFMADD213PD  Y13, Y13, Y12
+	VADDPD       Y12, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X6, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y9, Y9
+	VCVTPS2PD    X5, Y4
+	VCVTPS2PD    X7, Y6
+	VFMADD213PD  Y6, Y6, Y4
+	VADDPD       Y4, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X4
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD213PD  Y5, Y5, Y4
+	VADDPD       Y4, Y11, Y11
+	VMOVUPS      crossentropyconst<>+128(SB), Y4
+	VMOVUPS      crossentropyconst<>+128(SB), Y5
+	VFMADD213PS  crossentropyconst<>+160(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+160(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+192(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+192(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+224(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+224(SB), Y1, Y5
+	VFMADD213PS  crossentropyconst<>+256(SB), Y0, Y4
+	VFMADD213PS  crossentropyconst<>+256(SB), Y1, Y5
+	VMULPS       Y0, Y0, Y6
+	VMULPS       Y1, Y1, Y7
+	VFMADD213PS  Y0, Y6, Y4
+	VFMADD213PS  Y1, Y7, Y5
+	VPADDD       32(SP), Y2, Y6
+	VPADDD       32(SP), Y3, Y7
+	VPADDD       648(SP), Y2, Y0
+	VPADDD       648(SP), Y3, Y1
+	VPMAXSD      Y1, Y0, Y2
+	VPMINUD      Y1, Y0, Y0
+	VPMAXSD      584(SP), Y2, Y2
+	VMOVDQU      Y2, 584(SP)
+	VPMINUD      616(SP), Y0, Y0
+	VMOVDQU      Y0, 616(SP)
+	VPMAXSD      crossentropyconst<>+480(SB), Y6, Y6
+	VPMAXSD      crossentropyconst<>+480(SB), Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VCVTPS2PD    X4, Y0
+	VCVTPS2PD    X6, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y8, Y8
+	VEXTRACTF128 $0x01, Y4, X0
+	VEXTRACTF128 $0x01, Y6, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y9, Y9
+	VCVTPS2PD    X5, Y0
+	VCVTPS2PD    X7, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y10, Y10
+	VEXTRACTF128 $0x01, Y5, X0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X0, Y0
+	VCVTPS2PD    X1, Y1
+	VFMADD213PD  Y1, Y1, Y0
+	VADDPD       Y0, Y11, Y11
+	VADDPD       64(SP), Y8, Y8
+	VMOVUPD      Y8, 64(SP)
+	VADDPD       96(SP), Y9, Y9
+	VMOVUPD      Y9, 96(SP)
+	VADDPD       128(SP), Y10, Y10
+	VMOVUPD      Y10, 128(SP)
+	VADDPD       160(SP), Y11, Y11
+	VMOVUPD      Y11, 160(SP)
+
+cel256f_sumred:
+	// The checks of the guess (see sm512.fused and spanUpdate).
+	VMOVDQU      584(SP), Y0
+	VMOVDQU      616(SP), Y1
+	VEXTRACTI128 $0x01, Y0, X2
+	VPMAXSD      X2, X0, X2
+	VPSHUFD      $0x4e, X2, X0
+	VPMAXSD      X0, X2, X2
+	VPSHUFD      $0xb1, X2, X0
+	VPMAXSD      X0, X2, X2
+	VMOVD        X2, AX
+	VEXTRACTI128 $0x01, Y1, X0
+	VPMINUD      X0, X1, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPMINUD      X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPMINUD      X1, X0, X0
+	VMOVD        X0, CX
+	MOVL         AX, DX
+	SUBL         CX, DX
+	CMPL         DX, $0x0000007e
+	JG           cel256_rowkind
+
+	// nm = wmax - 126 + G, |nm| <= 299: then |m| < 208, and c = 0.
+	MOVL 680(SP), CX
+	SUBL $0x4b40007e, CX
+	ADDL AX, CX
+	LEAL 299(CX), DX
+	CMPL DX, $0x00000256
+	JA   cel256_rowkind
+
+	// The guess holds: S's accumulators times 2^(G - nm), and the row's bias.
+	MOVL         $0x0000047d, DX
+	SUBL         AX, DX
+	SHLQ         $0x34, DX
+	VMOVQ        DX, X0
+	VBROADCASTSD X0, Y0
+	VMULPD       64(SP), Y0, Y1
+	VMOVUPD      Y1, 64(SP)
+	VMULPD       96(SP), Y0, Y1
+	VMOVUPD      Y1, 96(SP)
+	VMULPD       128(SP), Y0, Y1
+	VMOVUPD      Y1, 128(SP)
+	VMULPD       160(SP), Y0, Y0
+	VMOVUPD      Y0, 160(SP)
+
+	// bias = 127 - bits(t_m), t_m's bits magic's plus nm.
+	ADDL         $0x4b3fff81, CX
+	NEGL         CX
+	VMOVD        CX, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQU      Y0, 32(SP)
+	JMP          cel256_summed
+
+	// A row of -Inf, or of -Inf and NaN.
+cel256_masked:
+	MOVQ DI, AX
+	MOVQ R9, DX
+
+cel256_scan_1_16:
+	CMPQ    DX, $0x00000010
+	JB      cel256_scan_1_tail
+	VMOVUPS (AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     cel256_nanrow
+	VMOVUPS 32(AX), Y0
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     cel256_nanrow
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     cel256_scan_1_16
+
+cel256_scan_1_tail:
+	TESTQ      DX, DX
+	JZ         cel256_scan_1_done
+	VMOVDQU    (R10), Y0
+	VMOVDQU    32(R10), Y1
+	LEAQ       (AX), CX
+	ANDQ       $0x00000fff, CX
+	CMPQ       CX, $0x00000fc0
+	JA         cel256_tailcopy_23
+	VMASKMOVPS (AX), Y0, Y0
+	VMASKMOVPS 32(AX), Y1, Y1
+	JMP        cel256_tailloaded_23
+
+cel256_tailcopy_23:
+	VXORPS  Y0, Y0, Y0
+	VMOVUPS Y0, 192(SP)
+	VMOVUPS Y0, 224(SP)
+	XORQ    CX, CX
+	TESTQ   $0x00000008, R11
+	JZ      cel256_copy_23_8
+	VMOVUPS (AX)(CX*1), Y0
+	VMOVUPS Y0, 192(SP)(CX*1)
+	ADDQ    $0x00000020, CX
+
+cel256_copy_23_8:
+	TESTQ   $0x00000004, R11
+	JZ      cel256_copy_23_4
+	VMOVUPS (AX)(CX*1), X0
+	VMOVUPS X0, 192(SP)(CX*1)
+	ADDQ    $0x00000010, CX
+
+cel256_copy_23_4:
+	TESTQ $0x00000002, R11
+	JZ    cel256_copy_23_2
+	MOVQ  (AX)(CX*1), DX
+	MOVQ  DX, 192(SP)(CX*1)
+	ADDQ  $0x00000008, CX
+
+cel256_copy_23_2:
+	TESTQ $0x00000001, R11
+	JZ    cel256_copy_23_1
+	MOVL  (AX)(CX*1), AX
+	MOVL  AX, 192(SP)(CX*1)
+
+cel256_copy_23_1:
+	VMOVUPS 192(SP), Y0
+	VMOVUPS 224(SP), Y1
+
+cel256_tailloaded_23:
+	VCMPPS  $0x03, Y0, Y0, Y0
+	VTESTPS Y0, Y0
+	JNZ     cel256_nanrow
+	VCMPPS  $0x03, Y1, Y1, Y1
+	VTESTPS Y1, Y1
+	JNZ     cel256_nanrow
+
+cel256_scan_1_done:
+	VXORPS Y0, Y0, Y0
+	JMP    cel256_fill
+
+cel256_nanrow:
+	VMOVUPS crossentropyconst<>+416(SB), Y0
+
+cel256_fill:
+	TESTQ SI, SI
+	JZ    cel256_filled
+	MOVQ  SI, CX
+	MOVQ  R9, DX
+
+cel256_fill16:
+	CMPQ    DX, $0x00000010
+	JB      cel256_filltail
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y0, 32(CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     cel256_fill16
+
+cel256_filltail:
+	TESTQ      DX, DX
+	JZ         cel256_filled
+	VMOVDQU    (R10), Y1
+	VMOVDQU    32(R10), Y2
+	VMASKMOVPS Y0, Y1, (CX)
+	VMASKMOVPS Y0, Y2, 32(CX)
+
+cel256_filled:
+	// A row of -Inf: loss +Inf, and grad[t] = 0 - 1. A row of NaN: loss NaN,
+	// and grad[t] keeps its NaN (NaN - 1 is that NaN).
+	MOVLQSX (BX), AX
+	MOVQ    256(SP), CX
+	MOVQ    log64const<>+8(SB), DX
+	MOVQ    DX, 264(SP)(CX*8)
+	MOVQ    $0x00000000, 328(SP)(CX*8)
+	VADDSS  crossentropyconst<>+320(SB), X0, X0
+	VMOVSS  X0, 392(SP)(CX*4)
+	MOVL    $0xb4c0007f, 424(SP)(CX*4)
+	LEAQ    (SI)(AX*4), AX
+	MOVQ    AX, 456(SP)(CX*8)
+	INCQ    256(SP)
+
+cel256_next:
+	LEAQ         (R9)(R9*1), AX
+	SHLQ         $0x01, AX
+	ADDQ         AX, DI
+	LEAQ         (SI)(AX*1), AX
+	TESTQ        SI, SI
+	CMOVQNE      AX, SI
+	DECQ         R8
+	JNZ          cel256_row
+	CMPQ         256(SP), $0x00000000
+	JE           cel256_last_done
+	VMOVUPD      264(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y2
+	VPAND        Y2, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VPOR         Y2, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y2
+	VBROADCASTSD log64vecconst<>+8(SB), Y3
+	VCMPPD       $0x1e, Y2, Y0, Y2
+	VPAND        Y2, Y3, Y3
+	VPXOR        Y3, Y0, Y0
+	VPSUBQ       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VSUBPD       Y2, Y0, Y3
+	VADDPD       Y2, Y0, Y0
+	VDIVPD       Y0, Y3, Y0
+	VMULPD       Y0, Y0, Y2
+	VBROADCASTSD log64const<>+24(SB), Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+32(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+40(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+48(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+56(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+64(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+72(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+80(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+88(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+96(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+104(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+112(SB), Y2
+	VADDPD       Y2, Y3, Y3
+	VMULPD       Y0, Y3, Y3
+	VADDPD       Y3, Y3, Y3
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y2
+	VPADDQ       Y2, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y3, Y1, Y1
+	VMOVDQU      424(SP), X2
+	VCVTDQ2PD    X2, Y0
+	VMOVUPS      392(SP), X2
+	VCVTPS2PD    X2, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y3
+	VSUBPD       Y0, Y3, Y0
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y0, Y0
+	VADDPD       Y1, Y0, Y0
+	VSUBPD       328(SP), Y2, Y2
+	VSUBPD       Y2, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMAXPD       Y0, Y1, Y0
+	VMOVUPD      Y0, 264(SP)
+	VMOVUPD      296(SP), Y0
+	VPSRLQ       $0x34, Y0, Y1
+	VBROADCASTSD log64vecconst<>+0(SB), Y2
+	VPAND        Y2, Y0, Y0
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VPOR         Y2, Y0, Y0
+	VBROADCASTSD log64const<>+0(SB), Y2
+	VBROADCASTSD log64vecconst<>+8(SB), Y3
+	VCMPPD       $0x1e, Y2, Y0, Y2
+	VPAND        Y2, Y3, Y3
+	VPXOR        Y3, Y0, Y0
+	VPSUBQ       Y2, Y1, Y1
+	VBROADCASTSD log64const<>+8(SB), Y2
+	VSUBPD       Y2, Y0, Y3
+	VADDPD       Y2, Y0, Y0
+	VDIVPD       Y0, Y3, Y0
+	VMULPD       Y0, Y0, Y2
+	VBROADCASTSD log64const<>+24(SB), Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+32(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+40(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+48(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+56(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+64(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+72(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+80(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+88(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+96(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+104(SB), Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y2, Y3, Y3
+	VBROADCASTSD log64const<>+112(SB), Y2
+	VADDPD       Y2, Y3, Y3
+	VMULPD       Y0, Y3, Y3
+	VADDPD       Y3, Y3, Y3
+	VBROADCASTSD log64vecconst<>+24(SB), Y0
+	VBROADCASTSD log64vecconst<>+32(SB), Y2
+	VPADDQ       Y2, Y1, Y1
+	VSUBPD       Y0, Y1, Y1
+	VBROADCASTSD log64const<>+16(SB), Y0
+	VMULPD       Y0, Y1, Y1
+	VADDPD       Y3, Y1, Y1
+	VMOVDQU      440(SP), X2
+	VCVTDQ2PD    X2, Y0
+	VMOVUPS      408(SP), X2
+	VCVTPS2PD    X2, Y2
+	VBROADCASTSD log64vecconst<>+40(SB), Y3
+	VSUBPD       Y0, Y3, Y0
+	VBROADCASTSD log64const<>+16(SB), Y3
+	VMULPD       Y3, Y0, Y0
+	VADDPD       Y1, Y0, Y0
+	VSUBPD       360(SP), Y2, Y2
+	VSUBPD       Y2, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VMAXPD       Y0, Y1, Y0
+	VMOVUPD      Y0, 296(SP)
+	VMOVSD       ret+88(FP), X0
+	XORQ         AX, AX
+
+cel256_last_add:
+	VADDSD 264(SP)(AX*8), X0, X0
+	INCQ   AX
+	CMPQ   AX, 256(SP)
+	JB     cel256_last_add
+	VMOVSD X0, ret+88(FP)
+	TESTQ  SI, SI
+	JZ     cel256_last_nograd
+	XORQ   AX, AX
+
+cel256_last_grad:
+	MOVQ   456(SP)(AX*8), CX
+	VMOVSS (CX), X0
+	VSUBSS crossentropyconst<>+384(SB), X0, X0
+	VMOVSS X0, (CX)
+	INCQ   AX
+	CMPQ   AX, 256(SP)
+	JB     cel256_last_grad
+
+cel256_last_nograd:
+	MOVQ $0x00000000, 256(SP)
+
+cel256_last_done:
+	SFENCE
+
+cel256_ret:
+	VZEROUPPER
+	RET
