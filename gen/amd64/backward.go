@@ -640,13 +640,7 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 		var cols reg.GPVirtual
 		dx, y, dy, nrows, cols = g.backwardRowsArgs()
 		b.tailMasks(cols)
-		b.pf = g.GP64()
-		g.MOVQ(cols, b.pf)
-		g.SHLQ(U8(2), b.pf)
-		zero := g.GP64()
-		g.XORQ(zero, zero)
-		g.CMPQ(cols, U32(bwPrefetchCols))
-		g.CMOVQHI(zero, b.pf) // a longer row prefetches its own lines
+		b.pf = g.bwPrefetchBytes(cols)
 		n = g.GP64()
 		g.Label(b.label("row"))
 		g.MOVQ(cols, n)
@@ -1187,6 +1181,20 @@ func (b *bw256) pipeline2(y, dy, dx, n reg.GPVirtual, fast bool, suffix string) 
 	cc(-1)
 }
 
+// bwPrefetchBytes emits the distance, in a new register, at which pass 2
+// of the batched kernels prefetches the next row's y and dy: 4*cols, or
+// 0 for rows longer than bwPrefetchCols, which prefetch their own lines.
+func (g *gen) bwPrefetchBytes(cols reg.GPVirtual) reg.GPVirtual {
+	pf := g.GP64()
+	g.MOVQ(cols, pf)
+	g.SHLQ(U8(2), pf)
+	zero := g.GP64()
+	g.XORQ(zero, zero)
+	g.CMPQ(cols, U32(bwPrefetchCols))
+	g.CMOVQHI(zero, pf)
+	return pf
+}
+
 // bwPrefetchCols is the longest row whose pass 2 in the batched kernels
 // (AVX2's, and AVX-512's with the same distance: see backwardAVX512)
 // prefetches the next row's y and dy, a row further at the same
@@ -1286,13 +1294,7 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows, long bool) {
 	if rows {
 		dx, y, dy, nrows, cols = g.backwardRowsArgs()
 		if !long {
-			b.pf = g.GP64()
-			g.MOVQ(cols, b.pf)
-			g.SHLQ(U8(2), b.pf)
-			zero := g.GP64()
-			g.XORQ(zero, zero)
-			g.CMPQ(cols, U32(bwPrefetchCols))
-			g.CMOVQHI(zero, b.pf) // a longer row prefetches its own lines
+			b.pf = g.bwPrefetchBytes(cols)
 		}
 		n = g.GP64()
 		g.Label(b.label("row"))
