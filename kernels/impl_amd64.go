@@ -443,21 +443,43 @@ func shortAVX2(log bool, dst, src []float32, rows, cols int) int {
 
 // rowsAVX2 calls SoftmaxRowsAVX2, or LogSoftmaxRowsAVX2 if log; a batch
 // of rows of at least softmaxLongColsAVX2 elements, and of at least
-// softmaxLongElemsAVX2 in all, goes to SoftmaxLongRowsAVX2, or
-// LogSoftmaxLongRowsAVX2 if log.
+// softmaxLongElemsAVX2 in all, goes to SoftmaxLongRowsAVX2, and with log
+// one of rows of at least logLongColsAVX2 elements, logLongElemsAVX2 in
+// all, to LogSoftmaxLongRowsAVX2.
 func rowsAVX2(log bool, dst, src []float32, rows, cols int) {
-	long := cols >= softmaxLongColsAVX2 && rows*cols >= softmaxLongElemsAVX2
 	switch {
-	case log && long:
+	case log && cols >= logLongColsAVX2 && rows*cols >= logLongElemsAVX2:
 		asm.LogSoftmaxLongRowsAVX2(dst, src, rows, cols)
 	case log:
 		asm.LogSoftmaxRowsAVX2(dst, src, rows, cols)
-	case long:
+	case cols >= softmaxLongColsAVX2 && rows*cols >= softmaxLongElemsAVX2:
 		asm.SoftmaxLongRowsAVX2(dst, src, rows, cols)
 	default:
 		asm.SoftmaxRowsAVX2(dst, src, rows, cols)
 	}
 }
+
+// logLongColsAVX2 and logLongElemsAVX2 are the shortest row, and the
+// smallest batch, that LogSoftmaxRows runs through LogSoftmaxLongRowsAVX2
+// (see logSoftmaxLongAVX2 in gen/amd64/logsoftmax.go): rows longer than
+// the batches of LogSoftmaxRowsAVX2 (batchCols there), 4 MiB or more in
+// all. Unlike SoftmaxLongRowsAVX2, it runs faster than the row kernel on
+// batches that L3 holds, called again and again: LogSoftmaxRowsAVX2 reads
+// x three times, and its passes 1 and 2 cost most of its time. Measured
+// on AMD EPYC Zen 3 (32 MiB of L3; thread CPU time, the lower quartile of
+// 12 to 16 calls, 5 rounds alternating the two kernels, N(0, 4) logits;
+// the median of the rounds' ratios, long kernel against row kernel, out
+// of place and, on input refilled by a copy, in place): 4 MiB batches
+// 0.79x and 0.88x at 2048 columns, 0.73x and 0.85x at 4096, 0.74-0.75x
+// and 0.80-0.82x at 32000, 0.77x and 0.79x at 65536, 0.82x and 0.82x at 128256,
+// 0.76x and 0.81x at 262144; 8 MiB batches 0.71x and 0.86x at 2048,
+// 0.65-0.72x and 0.80-0.87x at 4096, 0.62-0.64x and 0.75-0.81x at 32000,
+// 0.65x and 0.81x at 128256; out of cache 0.63x at 8 x 4,194,304. But
+// 0.89x and 1.01x at 8 MiB of 1024 columns, and at 1 and 2 MiB
+// 0.98-1.03x out of place (1.38-1.43x in place at 32000 and 128256),
+// 1.11x at 1 MiB of 1024. Variables, so that the tests can send every
+// row through either kernel.
+var logLongColsAVX2, logLongElemsAVX2 = 2048, 1 << 20
 
 // softmaxLongColsAVX2 and softmaxLongElemsAVX2 are the shortest row, and
 // the smallest batch, that SoftmaxRows runs through SoftmaxLongRowsAVX2
@@ -475,11 +497,8 @@ func rowsAVX2(log bool, dst, src []float32, rows, cols int) {
 // (batches of 8 MiB or less, which stay in L3 from call to call). In
 // place the long kernel measured 0.75-0.92x at every one of these
 // shapes, but each call's input was refilled by a copy, which Go stores
-// non-temporally: cold input, which favours it. LogSoftmaxRows sends the
-// same batches to LogSoftmaxLongRowsAVX2, which measured 0.57-0.82x
-// LogSoftmaxRowsAVX2's time at these shapes and at 8 MiB batches of
-// 65,536 and 131,072 columns, but 0.98-1.03x at 2 MiB (see
-// logSoftmaxLongAVX2 in gen/amd64/logsoftmax.go). SoftmaxBackwardRows,
+// non-temporally: cold input, which favours it. LogSoftmaxRows has
+// thresholds of its own (logLongColsAVX2). SoftmaxBackwardRows,
 // LogSoftmaxBackwardRows and CrossEntropy(Rows) send the same batches
 // to their own AVX2 long-row kernels (backwardRowsAVX2,
 // ceLongOrRowsAVX2). Variables, so that the tests can send every row

@@ -227,15 +227,17 @@ func TestSoftmaxRowsLongGuard(t *testing.T) {
 
 // TestBitExactLongKernels runs the SoftmaxRows, LogSoftmaxRows, backward
 // rows and CrossEntropy tests with every batch that the short kernels leave sent
-// to the AVX2 long-row kernels (softmaxLongColsAVX2 and
-// softmaxLongElemsAVX2 1): rows of every length, of every kind, at every
+// to the AVX2 long-row kernels (softmaxLongColsAVX2, softmaxLongElemsAVX2,
+// logLongColsAVX2 and logLongElemsAVX2 1): rows of every length, of every kind, at every
 // offset, and against guard pages.
 func TestBitExactLongKernels(t *testing.T) {
 	if !avx2.supported() {
 		t.Skip("AVX2 not supported by this CPU")
 	}
-	defer func(c, e int) { softmaxLongColsAVX2, softmaxLongElemsAVX2 = c, e }(softmaxLongColsAVX2, softmaxLongElemsAVX2)
-	softmaxLongColsAVX2, softmaxLongElemsAVX2 = 1, 1
+	defer func(c, e, lc, le int) {
+		softmaxLongColsAVX2, softmaxLongElemsAVX2, logLongColsAVX2, logLongElemsAVX2 = c, e, lc, le
+	}(softmaxLongColsAVX2, softmaxLongElemsAVX2, logLongColsAVX2, logLongElemsAVX2)
+	softmaxLongColsAVX2, softmaxLongElemsAVX2, logLongColsAVX2, logLongElemsAVX2 = 1, 1, 1, 1
 	t.Run("Lengths", TestBitExactSoftmaxLengths)
 	t.Run("Rows", TestBitExactSoftmaxRows)
 	t.Run("RowsSpecials", TestBitExactSoftmaxRowsSpecials)

@@ -560,8 +560,9 @@ func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsF
 // 3, from the row's end to its start (back), starts on the blocks of x
 // that the fused pass left in the caches last; and pass 3's quarter
 // stores (logOut) non-temporal where the row's dst is 16-byte aligned
-// and cols a multiple of 4 (ntPass3). Package kernels sends it the
-// batches that it sends SoftmaxLongRowsAVX2 (softmaxLongColsAVX2).
+// and cols a multiple of 4 (ntPass3). Package kernels sends it batches
+// of rows of 2048 elements or more, 4 MiB or more in all (see
+// logLongColsAVX2 there, which has the figures at those shapes).
 //
 // Measured on AMD EPYC Zen 3 (AVX2, 32 MiB of L3), N(0, 4) logits, thread
 // CPU time, the lower quartile of 6 to 20 calls, 4 rounds alternating
@@ -575,7 +576,7 @@ func logSoftmax256(g *gen, s *sm256, c *constTable, t *log64Table, rows logRowsF
 // 131,072 and 0.57x at 32 x 65,536, but 1.03x at 4 x 131,072 and 0.98x
 // at 8 x 65,536 (batches of 2 MiB). Unlike Softmax's, its passes 1 and 2
 // take most of a row's time, and reading x once for both pays where L3
-// holds the batch as well; the routing is still SoftmaxLongRowsAVX2's.
+// holds the batch as well.
 func logSoftmaxLongAVX2(g *gen, c *constTable, ct *ceTables) {
 	g.function("LogSoftmaxLongRowsAVX2", "func(dst, src []float32, rows, cols int)",
 		[]string{"AVX", "AVX2", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"},
