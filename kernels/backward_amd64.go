@@ -48,7 +48,8 @@ func backwardRowsAVX512(short, rows func(dx, y, dy []float32, rows, cols int)) f
 //
 // Those run pass 2 from the row's last chunk of 8192 elements to its
 // first, and store dx non-temporally where it is 32-byte aligned and cols
-// a multiple of 8 (see backwardAVX2 in gen/amd64/backward.go). Measured
+// a multiple of 8 (see backwardAVX2 in gen/amd64/backward.go, which has
+// the figures of the prefetch in pass 1 that came after these). Measured
 // on AMD EPYC Zen 3 (32 MiB of L3; thread CPU time, the lower quartile of
 // 6 calls, 4 rounds alternating copy, the two kernels and
 // SoftmaxLongRowsAVX2, each call's y and dy N(0, 4) logits' softmax and
@@ -56,9 +57,8 @@ func backwardRowsAVX512(short, rows func(dx, y, dy []float32, rows, cols int)) f
 // ratios, long kernel against row kernel; 3 to 5 runs, then one of 10
 // rounds): SoftmaxBackward 0.89-0.98x at 8 rows of 4,194,304 columns
 // (0.87x over 10 rounds), 0.80-0.91x at 16 of 1,048,576 (0.92-1.01x with
-// pass 2 from the row's start, in alternating runs); LogSoftmaxBackward,
-// whose pass 1 reads dy alone, 0.84-1.05x (0.86x over 10 rounds) and
-// 0.90-1.02x. Called again and again on the same batch: 0.87x and 1.02x
+// pass 2 from the row's start, in alternating runs); LogSoftmaxBackward
+// 0.84-1.05x (0.86x over 10 rounds) and 0.90-1.02x. Called again and again on the same batch: 0.87x and 1.02x
 // at 16 x 262,144, 0.96x and 0.98x at 4 x 1,048,576, but 0.97x and 1.14x
 // at 2 x 262,144 (6 MiB in all, which is not routed there).
 func backwardRowsAVX2(log bool) func(dx, y, dy []float32, cols int) {

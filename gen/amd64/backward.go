@@ -1246,8 +1246,8 @@ func (b *bw256) fastRow(general string) {
 // backwardAVX2 emits the one-row kernel, or the batched one if rows: the
 // same body in a loop over the rows. With long (and rows), it emits
 // SoftmaxBackwardLongRowsAVX2 or LogSoftmaxBackwardLongRowsAVX2, the
-// batched kernel for rows too long for any cache: no prefetch, and pass 2
-// emitted twice, with non-temporal stores (bw256.nt) for a row whose dx
+// batched kernel for rows too long for any cache: no prefetch of the
+// next row, and pass 2 emitted twice, with non-temporal stores (bw256.nt) for a row whose dx
 // is 32-byte aligned and whose length is a multiple of 8, so that every
 // whole vector's store is aligned, and with plain stores for the others;
 // the tail is stored under masks either way, and an SFENCE ends the call.
