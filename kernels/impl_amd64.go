@@ -170,9 +170,15 @@ func softmaxRowsAVX512(dst, src []float32, cols int) {
 // LogSoftmaxMediumRowsAVX512, four at a time, and the groups of rows they
 // leave (a row with a NaN, an infinity or a max beyond 208 in magnitude;
 // the last rows of a batch) through LogSoftmaxRowsAVX512, a group at a
-// time; longer rows through LogSoftmaxRowsAVX512 alone.
+// time; longer rows through LogSoftmaxRowsAVX512 alone, and batches of
+// rows of logLongColsAVX512 elements or more, logLongElemsAVX512 or more
+// in all, through LogSoftmaxLongRowsAVX512.
 func logSoftmaxRowsAVX512(dst, src []float32, cols int) {
 	rows := len(src) / cols
+	if cols >= logLongColsAVX512 && len(src) >= logLongElemsAVX512 {
+		asm.LogSoftmaxLongRowsAVX512(dst, src, rows, cols)
+		return
+	}
 	group := 8
 	if cols > shortCols {
 		group = 4
@@ -458,6 +464,21 @@ func rowsAVX2(log bool, dst, src []float32, rows, cols int) {
 		asm.SoftmaxRowsAVX2(dst, src, rows, cols)
 	}
 }
+
+// logLongColsAVX512 and logLongElemsAVX512 are the shortest row, and the
+// smallest batch, that LogSoftmaxRows runs through
+// LogSoftmaxLongRowsAVX512 (see logSoftmaxLongAVX512 in
+// gen/amd64/logsoftmax.go): rows of 1 MiB or more, as SoftmaxRowsAVX512
+// takes its long-row passes (longCols there), in batches of 16 MiB or
+// more, as SoftmaxRows on avx2 (softmaxLongElemsAVX2), which neither
+// input nor output fits a 32 MiB L3 beside the other. Its speed has not
+// been measured: it is LogSoftmaxLongRowsAVX2's passes on AVX-512, which
+// took 0.63x LogSoftmaxRowsAVX2's time on such batches on Zen 3 (and
+// SoftmaxRowsAVX512's long-row passes 0.72x its row passes' on Zen 5),
+// and it is routed only where memory traffic, which it cuts from three
+// reads of x to two, sets the time. Variables, so that the tests can send
+// every batch through it.
+var logLongColsAVX512, logLongElemsAVX512 = 1 << 18, 1 << 22
 
 // logLongColsAVX2 and logLongElemsAVX2 are the shortest row, and the
 // smallest batch, that LogSoftmaxRows runs through LogSoftmaxLongRowsAVX2

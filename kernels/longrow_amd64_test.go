@@ -26,7 +26,9 @@ type longKernel struct {
 
 // longKernels are the SoftmaxRows and LogSoftmaxRows kernels of long
 // rows that this CPU runs: AVX-512's SoftmaxRows, with its long-row
-// passes, AVX2's row kernel, which runs long rows as others, and
+// passes, LogSoftmaxLongRowsAVX512 (LogSoftmaxLongRowsAVX2's passes on
+// AVX-512, non-temporal stores where dst is 64-byte aligned and cols a
+// multiple of 16), AVX2's row kernel, which runs long rows as others, and
 // SoftmaxLongRowsAVX2, LogSoftmaxLongRowsAVX2 and CrossEntropyLongRowsAVX2
 // (its gradient, against targets from longTargets), AVX2's long-row
 // passes (a fused pass 1 and 2 that guesses c = 0, and a pass 3 with
@@ -38,7 +40,8 @@ func longKernels() []longKernel {
 	logSoftmax := func(dst, src []float32, _, cols int) { generic.LogSoftmaxRows(dst, src, cols) }
 	var ks []longKernel
 	if avx512.supported() {
-		ks = append(ks, longKernel{"avx512", asm.SoftmaxRowsAVX512, softmax})
+		ks = append(ks, longKernel{"avx512", asm.SoftmaxRowsAVX512, softmax},
+			longKernel{"avx512 log long", asm.LogSoftmaxLongRowsAVX512, logSoftmax})
 	}
 	if avx2.supported() {
 		ks = append(ks,
@@ -262,6 +265,24 @@ func TestBitExactLongKernels(t *testing.T) {
 	t.Run("CrossEntropySpecials", TestBitExactCrossEntropySpecials)
 	t.Run("CrossEntropyOffsets", TestBitExactCrossEntropyOffsets)
 	t.Run("GuardCrossEntropy", TestGuardCrossEntropy)
+}
+
+// TestBitExactLogLongKernelAVX512 runs the LogSoftmaxRows tests with every
+// batch sent to LogSoftmaxLongRowsAVX512 (logLongColsAVX512 and
+// logLongElemsAVX512 1): rows of every length, of every kind, at every
+// offset, and against guard pages.
+func TestBitExactLogLongKernelAVX512(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("AVX-512 not supported by this CPU")
+	}
+	defer func(c, e int) { logLongColsAVX512, logLongElemsAVX512 = c, e }(logLongColsAVX512, logLongElemsAVX512)
+	logLongColsAVX512, logLongElemsAVX512 = 1, 1
+	t.Run("LogLengths", TestBitExactLogSoftmaxLengths)
+	t.Run("LogRows", TestBitExactLogSoftmaxRows)
+	t.Run("LogRowKinds", TestBitExactLogSoftmaxRowKinds)
+	t.Run("LogSpecials", TestBitExactLogSoftmaxSpecials)
+	t.Run("LogOffsets", TestBitExactLogSoftmaxOffsets)
+	t.Run("LogGuard", TestGuardLogSoftmax)
 }
 
 // TestBitExactBackwardLongKernels runs SoftmaxBackwardLongRowsAVX2 and

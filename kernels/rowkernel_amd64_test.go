@@ -108,10 +108,12 @@ func TestBitExactLogRowKernel(t *testing.T) {
 }
 
 // logRowKernels are the LogSoftmax row kernels, as softmaxRowKernels:
-// LogSoftmaxRowsAVX512, LogSoftmaxRowsAVX2, LogSoftmaxLongRowsAVX2 (which
-// LogSoftmaxRows sends only batches of rows of 1 MiB or more, but which
-// runs rows of any length, as SoftmaxLongRowsAVX2, its non-temporal
-// stores where dst is 16-byte aligned and cols a multiple of 4), and
+// LogSoftmaxRowsAVX512, LogSoftmaxLongRowsAVX512, LogSoftmaxRowsAVX2,
+// LogSoftmaxLongRowsAVX2 (the long ones, which LogSoftmaxRows sends only
+// large batches of long rows, run rows of any length, as
+// SoftmaxLongRowsAVX2, their non-temporal stores where dst is 64-byte
+// aligned and cols a multiple of 16 on AVX-512, 16-byte aligned and a
+// multiple of 4 on AVX2), and
 // ScaledLogSoftmaxRowsAVX512
 // and ScaledLogSoftmaxRowsAVX2 with a mask row per row, one mask row for
 // every row, and without a mask.
@@ -122,6 +124,10 @@ var logRowKernels = []softmaxRowKernel{
 	}},
 	{"LogSoftmaxRowsAVX2", avx2, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
 		return func(dst, src []float32) { asm.LogSoftmaxRowsAVX2(dst, src, rows, cols) },
+			func(dst, src []float32) { generic.LogSoftmaxRows(dst, src, cols) }
+	}},
+	{"LogSoftmaxLongRowsAVX512", avx512, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {
+		return func(dst, src []float32) { asm.LogSoftmaxLongRowsAVX512(dst, src, rows, cols) },
 			func(dst, src []float32) { generic.LogSoftmaxRows(dst, src, cols) }
 	}},
 	{"LogSoftmaxLongRowsAVX2", avx2, func(_ *rand.Rand, rows, cols int, _ func(int) []float32) (run, want func(dst, src []float32)) {

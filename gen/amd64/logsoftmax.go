@@ -247,6 +247,7 @@ func generateLogSoftmax(g *gen) {
 	logSoftmaxAVX512(g, c, ct)
 	logSoftmaxAVX2(g, c, ct)
 	logSoftmaxLongAVX2(g, c, ct)
+	logSoftmaxLongAVX512(g, c, ct)
 	logSumExpAVX512(g, c, t)
 	logSumExpAVX2(g, c, t)
 }
@@ -302,6 +303,7 @@ func logSoftmaxAVX512(g *gen, c *constTable, t *ceTables) {
 func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table, rows logRowsFunc) {
 	cv64, lv := g.ZMM(), g.ZMM() // float64(c) and l, every lane
 	noSub := false               // out for c = 0, without x - c
+	nt := false                  // out's whole vectors stored with VMOVNTPS
 
 	// out is pass 3 for n vectors: each half of 8 lanes in float64.
 	out := func(p, q Mem, n int, mask reg.Register) {
@@ -353,9 +355,12 @@ func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table, rows logRowsF
 			// 0.33-0.35 at 4096; ScaledLogSoftmaxRowsNoMaskAVX512 0.38
 			// against 0.39 at 1024.
 			g.VMINPS(v, zero, v)
-			if mask == nil {
+			switch {
+			case mask == nil && nt:
+				g.VMOVNTPS(v, q.Offset(64*j))
+			case mask == nil:
 				g.VMOVUPS(v, q.Offset(64*j))
-			} else {
+			default:
 				g.VMOVUPS(v, mask, q.Offset(64*j))
 			}
 		}
@@ -368,6 +373,11 @@ func logSoftmax512(g *gen, s *sm512, c *constTable, t *log64Table, rows logRowsF
 	pass3 := zeroCPass3(g, s.zeroC, cv64, &noSub, s.label, func(name string, src, dst Op, after string) {
 		s.pass3(name, src, dst, after, out)
 	})
+	if s.fuse {
+		// LogSoftmaxLongRowsAVX512: non-temporal stores where every
+		// row's whole vectors are 64-byte aligned.
+		pass3 = ntSplit(g, &s.cols, s.label, 64, &nt, pass3)
+	}
 	rows(g, s, t, lv, cv64,
 		func(v reg.VecVirtual) { g.VBROADCASTSS(c.scalar("negInf"), v) }, pass3)
 }
@@ -593,6 +603,32 @@ func logSoftmaxLongAVX2(g *gen, c *constTable, ct *ceTables) {
 	logSoftmax256(g, s, c, &tb, logSoftmaxRowsNow)
 }
 
+// logSoftmaxLongAVX512 emits LogSoftmaxLongRowsAVX512, LogSoftmaxRowsAVX512
+// for rows too long for any cache, LogSoftmaxLongRowsAVX2's passes on
+// AVX-512: passes 1 and 2 fused on the checked guess c = 0 (sm512.fuse,
+// with ScaledSoftmaxLongRowsAVX512's check of the terms on w, minW, and
+// the masked read of the row's first vector, for rows of any length),
+// l and pass 3 at once for each row (logSoftmaxRowsNow), pass 3 from
+// the row's end (back), on what the fused pass left in the caches, and
+// with non-temporal stores where every row's vectors are 64-byte aligned
+// (ntSplit). It has no prefetch of its own, as SoftmaxRowsAVX512's long
+// rows. Package kernels sends it batches of 16 MiB or more of rows of
+// 1 MiB or more (logLongColsAVX512). Its speed is not measured: the
+// machines this was written on have no AVX-512, and it was tested under
+// emulation (.ci/avx512-bochs).
+func logSoftmaxLongAVX512(g *gen, c *constTable, ct *ceTables) {
+	g.function("LogSoftmaxLongRowsAVX512", "func(dst, src []float32, rows, cols int)",
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, // MMX+: SFENCE
+		"LogSoftmaxLongRowsAVX512 is LogSoftmaxRowsAVX512 for rows too long for",
+		"any cache: it reads x once for passes 1 and 2, and writes dst with",
+		"non-temporal stores where dst is 64-byte aligned and cols a multiple",
+		"of 16. The bits are LogSoftmaxRowsAVX512's. It requires AVX-512F.",
+	)
+	s := newSM512(g, c, "llr512")
+	s.tailPipe, s.halfTail, s.zeroC, s.fuse, s.minW, s.back = true, true, true, true, true, true
+	logSoftmax512(g, s, c, ct.log64Table, logSoftmaxRowsNow)
+}
+
 // ntPass3 returns pass3 emitted twice, as sm256.longOut emits
 // SoftmaxLongRowsAVX2's: with non-temporal stores (sm256.nt) where the
 // row's dst is 16-byte aligned and its length a multiple of 4, so that
@@ -600,18 +636,27 @@ func logSoftmaxLongAVX2(g *gen, c *constTable, ct *ceTables) {
 // SFENCE; with plain stores for the other rows. The row's last cols%16
 // lanes are stored under masks either way.
 func ntPass3(s *sm256, pass3 func(name string, src, dst Op, after string)) func(name string, src, dst Op, after string) {
-	g := s.g
+	return ntSplit(s.g, &s.cols, s.label, 16, &s.nt, pass3)
+}
+
+// ntSplit returns pass3 emitted twice: with *nt set where *cols*4 (the
+// register the kernel holds the row's length in once it emits pass3) and
+// the row's dst are multiples of align, so that its whole vectors' stores
+// are aligned (pass3 then stores them with VMOVNTPS), followed by an
+// SFENCE; with *nt clear for the other rows.
+func ntSplit(g *gen, cols *reg.GPVirtual, label func(string) string, align int, nt *bool,
+	pass3 func(name string, src, dst Op, after string)) func(name string, src, dst Op, after string) {
 	return func(name string, src, dst Op, after string) {
-		plain, fence := s.label(name+"plain"), s.label(name+"fence")
+		plain, fence := label(name+"plain"), label(name+"fence")
 		w := g.GP64()
-		g.MOVQ(s.cols, w)
+		g.MOVQ(*cols, w)
 		g.SHLQ(U8(2), w)
 		g.ORQ(dst, w)
-		g.TESTQ(U32(15), w)
+		g.TESTQ(U32(align-1), w)
 		g.JNZ(LabelRef(plain))
-		s.nt = true
+		*nt = true
 		pass3(name+"nt", src, dst, fence)
-		s.nt = false
+		*nt = false
 		g.Label(fence)
 		g.SFENCE()
 		g.JMP(LabelRef(after))

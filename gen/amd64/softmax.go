@@ -2106,10 +2106,13 @@ func (s *sm512) fused(m reg.VecVirtual, fail, done string) {
 	g.Label(s.label("fused"))
 	// G: the n of the first vector's max; biasv = 127 - bits(t_G).
 	a := g.ZMM()
-	if s.z == nil {
+	if s.z == nil && !s.fuse {
+		// SoftmaxRowsAVX512's long rows: 16 elements or more.
 		g.VMOVUPS(Mem{Base: s.src}, a)
 	} else {
-		// z of the first vector's elements in the row, -Inf past it.
+		// z (or x: LogSoftmaxLongRowsAVX512, whose rows may be of any
+		// length) of the first vector's elements in the row, -Inf past
+		// it.
 		kf, w, wm := g.K(), g.GP32(), g.GP32()
 		g.MOVL(U32(0xffff), w)
 		g.KMOVW(s.km, wm)

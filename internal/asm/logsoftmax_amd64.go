@@ -26,6 +26,14 @@ func LogSoftmaxRowsAVX2(dst []float32, src []float32, rows int, cols int)
 //go:noescape
 func LogSoftmaxLongRowsAVX2(dst []float32, src []float32, rows int, cols int)
 
+// LogSoftmaxLongRowsAVX512 is LogSoftmaxRowsAVX512 for rows too long for
+// any cache: it reads x once for passes 1 and 2, and writes dst with
+// non-temporal stores where dst is 64-byte aligned and cols a multiple
+// of 16. The bits are LogSoftmaxRowsAVX512's. It requires AVX-512F.
+//
+//go:noescape
+func LogSoftmaxLongRowsAVX512(dst []float32, src []float32, rows int, cols int)
+
 // LogSumExpAVX512 returns ln(sum_i exp(src[i])), with the bits of
 // fallback.LogSumExp. It requires AVX-512F.
 //

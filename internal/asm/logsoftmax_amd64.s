@@ -41043,6 +41043,7277 @@ llr256_ret:
 	VZEROUPPER
 	RET
 
+// func LogSoftmaxLongRowsAVX512(dst []float32, src []float32, rows int, cols int)
+// Requires: AVX, AVX512F, CMOV, MMX+
+TEXT ·LogSoftmaxLongRowsAVX512(SB), NOSPLIT, $0-64
+	VBROADCASTSS logsoftmaxconst<>+0(SB), Z0
+	VBROADCASTSS logsoftmaxconst<>+32(SB), Z1
+	VBROADCASTSS logsoftmaxconst<>+64(SB), Z2
+	VBROADCASTSS logsoftmaxconst<>+96(SB), Z3
+	VBROADCASTSS logsoftmaxconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	MOVQ         dst_base+0(FP), BX
+	MOVQ         src_base+24(FP), SI
+	MOVQ         rows+48(FP), DI
+	MOVQ         cols+56(FP), R8
+	TESTQ        DI, DI
+	JZ           llr512_ret
+	MOVQ         R8, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
+
+llr512_row:
+	JMP llr512_fused
+
+llr512_rowkind:
+	// Pass 1: m = max(x).
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z7
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z6
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z10
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z11
+	MOVQ         SI, AX
+	MOVQ         R8, DX
+
+llr512_max64:
+	CMPQ   DX, $0x00000040
+	JB     llr512_max16
+	VMAXPS (AX), Z7, Z7
+	VMAXPS 64(AX), Z6, Z6
+	VMAXPS 128(AX), Z10, Z10
+	VMAXPS 192(AX), Z11, Z11
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, DX
+	JMP    llr512_max64
+
+llr512_max16:
+	CMPQ   DX, $0x00000010
+	JB     llr512_maxtail
+	VMAXPS (AX), Z7, Z7
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+	JMP    llr512_max16
+
+llr512_maxtail:
+	TESTQ     DX, DX
+	JZ        llr512_maxred
+	VMOVUPS.Z (AX), K1, Z12
+	VMAXPS    Z12, Z6, K1, Z6
+
+llr512_maxred:
+	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z11, Z10, Z10
+	VMAXPS     Z10, Z7, Z7
+	VSHUFF32X4 $0x4e, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0xb1, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	VUCOMISS X7, X7
+	JP       llr512_nanrow
+	VUCOMISS logsoftmaxconst<>+352(SB), X7
+	JE       llr512_nanrow
+	VUCOMISS logsoftmaxconst<>+320(SB), X7
+	JE       llr512_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD       X7, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JHI         llr512_large
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z10
+	VFMADD231PS Z0, Z7, Z10
+	JMP         llr512_params
+
+llr512_large:
+	VMOVAPS Z7, Z6
+	VMOVAPS Z1, Z10
+
+llr512_params:
+	VPBROADCASTD logsoftmaxconst<>+448(SB), Z7
+	VPSUBD       Z10, Z7, Z7
+
+	// Pass 2: S, and u kept in dst unless dst is src.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    llr512_sumc
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	MOVQ   SI, AX
+	MOVQ   R8, DX
+	CMPQ   DX, $0x00000040
+	JB     llr512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+llr512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   llr512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              llr512z_sum64
+
+llr512z_drain:
+	TESTQ DX, DX
+	JZ    llr512z_drainwhole
+	LEAQ  -1(DX), CX
+	ANDQ  $0x0000000f, CX
+	CMPQ  CX, $0x00000008
+	JAE   llr512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    llr512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   llr512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   llr512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   llr512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   llr512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   llr512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_tailfirst:
+	LEAQ -1(DX), CX
+	ANDQ $0x0000000f, CX
+	CMPQ CX, $0x00000008
+	JAE  llr512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   llr512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   llr512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   llr512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   llr512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_first2:
+	CMPQ DX, $0x00000020
+	JA   llr512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_first3:
+	CMPQ DX, $0x00000030
+	JA   llr512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              llr512z_sumred
+
+llr512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+
+llr512z_sumred:
+	JMP llr512_sumdone
+
+llr512_sumc:
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	MOVQ   SI, AX
+	MOVQ   R8, DX
+	CMPQ   DX, $0x00000040
+	JB     llr512_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+llr512_sum64:
+	CMPQ DX, $0x00000040
+	JB   llr512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              llr512_sum64
+
+llr512_drain:
+	TESTQ DX, DX
+	JZ    llr512_drainwhole
+	LEAQ  -1(DX), CX
+	ANDQ  $0x0000000f, CX
+	CMPQ  CX, $0x00000008
+	JAE   llr512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    llr512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   llr512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   llr512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   llr512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_tail2:
+	CMPQ DX, $0x00000020
+	JA   llr512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_tail3:
+	CMPQ DX, $0x00000030
+	JA   llr512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_tailfirst:
+	LEAQ -1(DX), CX
+	ANDQ $0x0000000f, CX
+	CMPQ CX, $0x00000008
+	JAE  llr512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   llr512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   llr512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   llr512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   llr512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_first2:
+	CMPQ DX, $0x00000020
+	JA   llr512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_first3:
+	CMPQ DX, $0x00000030
+	JA   llr512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              llr512_sumred
+
+llr512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z14
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+
+llr512_sumred:
+llr512_sumdone:
+llr512_summed:
+	VADDPD     Z9, Z8, Z8
+	VSHUFF64X2 $0xee, Z8, Z8, Z10
+	VADDPD     Z10, Z8, Z8
+	VSHUFF64X2 $0x01, Z8, Z8, Z10
+	VADDPD     Z10, Z8, Z8
+	VPERMILPD  $0x01, Z8, Z10
+	VADDSD     X10, X8, X10
+	VUCOMISD   X10, X10
+	JP         llr512_nanrow
+
+	// l = float64(nm)*ln2 + log64(S).
+	VMOVD        X7, AX
+	NEGL         AX
+	SUBL         $0x4b3fff81, AX
+	VCVTSI2SDL   AX, X10, X7
+	VMULSD       log64const<>+16(SB), X7, X7
+	VMOVQ        X10, AX
+	MOVQ         AX, CX
+	SHRQ         $0x34, CX
+	SUBQ         $0x000003ff, CX
+	MOVQ         $0x000fffffffffffff, DX
+	ANDQ         DX, AX
+	MOVQ         $0x3ff0000000000000, DX
+	ORQ          DX, AX
+	VMOVQ        AX, X10
+	MOVQ         AX, DX
+	BTCQ         $0x34, DX
+	LEAQ         1(CX), R9
+	VUCOMISD     log64const<>+0(SB), X10
+	CMOVQHI      DX, AX
+	CMOVQHI      R9, CX
+	VMOVQ        AX, X10
+	VSUBSD       log64const<>+8(SB), X10, X11
+	VADDSD       log64const<>+8(SB), X10, X12
+	VDIVSD       X12, X11, X11
+	VMULSD       X11, X11, X12
+	VMOVSD       log64const<>+24(SB), X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+32(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+40(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+48(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+56(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+64(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+72(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+80(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+88(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+96(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+104(SB), X13, X13
+	VMULSD       X12, X13, X13
+	VADDSD       log64const<>+112(SB), X13, X13
+	VMULSD       X11, X13, X13
+	VADDSD       X13, X13, X13
+	VCVTSI2SDQ   CX, X10, X10
+	VMULSD       log64const<>+16(SB), X10, X10
+	VADDSD       X13, X10, X10
+	VADDSD       X10, X7, X7
+	VBROADCASTSD X7, Z7
+	VCVTSS2SD    X6, X6, X6
+	VBROADCASTSD X6, Z6
+	MOVQ         R8, AX
+	SHLQ         $0x02, AX
+	ORQ          BX, AX
+	TESTQ        $0x0000003f, AX
+	JNZ          llr512_outplain
+	VMOVQ        X6, AX
+	TESTQ        AX, AX
+	JNZ          llr512_outntc
+	CMPQ         R8, $0x00008000
+	JA           llr512_outntzback
+	MOVQ         SI, AX
+	MOVQ         BX, CX
+	MOVQ         R8, DX
+
+llr512_outntz64:
+	CMPQ         DX, $0x00000040
+	JB           llr512_outntz16
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z10
+	VCVTPS2PD    64(AX), Z11
+	VCVTPS2PD    96(AX), Z12
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VPSUBQ       Z13, Z13, Z13
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VCVTPD2PS    Z11, Y25
+	VCVTPD2PS    Z12, Y10
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVNTPS     Z6, (CX)
+	VINSERTF64X4 $0x01, Y10, Z25, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVNTPS     Z6, 64(CX)
+	VCVTPS2PD    128(AX), Z6
+	VCVTPS2PD    160(AX), Z10
+	VCVTPS2PD    192(AX), Z11
+	VCVTPS2PD    224(AX), Z12
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VPSUBQ       Z13, Z13, Z13
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VCVTPD2PS    Z11, Y25
+	VCVTPD2PS    Z12, Y10
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVNTPS     Z6, 128(CX)
+	VINSERTF64X4 $0x01, Y10, Z25, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVNTPS     Z6, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          llr512_outntz64
+
+llr512_outntz16:
+	CMPQ         DX, $0x00000010
+	JB           llr512_outntztail
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z10
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VPSUBQ       Z11, Z11, Z11
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z11, Z6
+	VMOVNTPS     Z6, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          llr512_outntz16
+
+llr512_outntztail:
+	TESTQ         DX, DX
+	JZ            llr512_outfence
+	VMOVUPS.Z     (AX), K1, Z10
+	VCVTPS2PD     Y10, Z6
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VSUBPD        Z7, Z6, Z6
+	VSUBPD        Z7, Z10, Z10
+	VPSUBQ        Z7, Z7, Z7
+	VCVTPD2PS     Z6, Y24
+	VCVTPD2PS     Z10, Y6
+	VINSERTF64X4  $0x01, Y6, Z24, Z6
+	VMINPS        Z6, Z7, Z6
+	VMOVUPS       Z6, K1, (CX)
+	JMP           llr512_outfence
+
+llr512_outntzback:
+	MOVQ          SI, R9
+	MOVQ          BX, R10
+	MOVQ          R8, DX
+	ANDQ          $-16, DX
+	CMPQ          DX, R8
+	JE            llr512_outntzb16
+	LEAQ          (R9)(DX*4), AX
+	LEAQ          (R10)(DX*4), CX
+	VMOVUPS.Z     (AX), K1, Z10
+	VCVTPS2PD     Y10, Z6
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VSUBPD        Z7, Z6, Z6
+	VSUBPD        Z7, Z10, Z10
+	VPSUBQ        Z11, Z11, Z11
+	VCVTPD2PS     Z6, Y24
+	VCVTPD2PS     Z10, Y6
+	VINSERTF64X4  $0x01, Y6, Z24, Z6
+	VMINPS        Z6, Z11, Z6
+	VMOVUPS       Z6, K1, (CX)
+
+llr512_outntzb16:
+	TESTQ        $0x00000030, DX
+	JZ           llr512_outntzb64
+	SUBQ         $0x00000010, DX
+	LEAQ         (R9)(DX*4), AX
+	LEAQ         (R10)(DX*4), CX
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z10
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VPSUBQ       Z11, Z11, Z11
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z11, Z6
+	VMOVNTPS     Z6, (CX)
+	JMP          llr512_outntzb16
+
+llr512_outntzb64:
+	TESTQ        DX, DX
+	JZ           llr512_outfence
+	SUBQ         $0x00000040, DX
+	LEAQ         (R9)(DX*4), AX
+	LEAQ         (R10)(DX*4), CX
+	VCVTPS2PD    128(AX), Z6
+	VCVTPS2PD    160(AX), Z10
+	VCVTPS2PD    192(AX), Z11
+	VCVTPS2PD    224(AX), Z12
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VPSUBQ       Z13, Z13, Z13
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VCVTPD2PS    Z11, Y25
+	VCVTPD2PS    Z12, Y10
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVNTPS     Z6, 128(CX)
+	VINSERTF64X4 $0x01, Y10, Z25, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVNTPS     Z6, 192(CX)
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z10
+	VCVTPS2PD    64(AX), Z11
+	VCVTPS2PD    96(AX), Z12
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VPSUBQ       Z13, Z13, Z13
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VCVTPD2PS    Z11, Y25
+	VCVTPD2PS    Z12, Y10
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVNTPS     Z6, (CX)
+	VINSERTF64X4 $0x01, Y10, Z25, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVNTPS     Z6, 64(CX)
+	JMP          llr512_outntzb64
+
+llr512_outntc:
+	CMPQ R8, $0x00008000
+	JA   llr512_outntback
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+llr512_outnt64:
+	CMPQ         DX, $0x00000040
+	JB           llr512_outnt16
+	VCVTPS2PD    (AX), Z10
+	VCVTPS2PD    32(AX), Z11
+	VCVTPS2PD    64(AX), Z12
+	VCVTPS2PD    96(AX), Z13
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VSUBPD       Z7, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VCVTPD2PS    Z12, Y25
+	VCVTPD2PS    Z13, Y11
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVNTPS     Z10, (CX)
+	VINSERTF64X4 $0x01, Y11, Z25, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVNTPS     Z10, 64(CX)
+	VCVTPS2PD    128(AX), Z10
+	VCVTPS2PD    160(AX), Z11
+	VCVTPS2PD    192(AX), Z12
+	VCVTPS2PD    224(AX), Z13
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VSUBPD       Z7, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VCVTPD2PS    Z12, Y25
+	VCVTPD2PS    Z13, Y11
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVNTPS     Z10, 128(CX)
+	VINSERTF64X4 $0x01, Y11, Z25, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVNTPS     Z10, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          llr512_outnt64
+
+llr512_outnt16:
+	CMPQ         DX, $0x00000010
+	JB           llr512_outnttail
+	VCVTPS2PD    (AX), Z10
+	VCVTPS2PD    32(AX), Z11
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VPSUBQ       Z12, Z12, Z12
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z12, Z10
+	VMOVNTPS     Z10, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          llr512_outnt16
+
+llr512_outnttail:
+	TESTQ         DX, DX
+	JZ            llr512_outfence
+	VMOVUPS.Z     (AX), K1, Z11
+	VCVTPS2PD     Y11, Z10
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z6, Z10, Z10
+	VSUBPD        Z6, Z11, Z11
+	VSUBPD        Z7, Z10, Z10
+	VSUBPD        Z7, Z11, Z11
+	VPSUBQ        Z6, Z6, Z6
+	VCVTPD2PS     Z10, Y24
+	VCVTPD2PS     Z11, Y7
+	VINSERTF64X4  $0x01, Y7, Z24, Z7
+	VMINPS        Z7, Z6, Z7
+	VMOVUPS       Z7, K1, (CX)
+	JMP           llr512_outfence
+
+llr512_outntback:
+	MOVQ          SI, R9
+	MOVQ          BX, R10
+	MOVQ          R8, DX
+	ANDQ          $-16, DX
+	CMPQ          DX, R8
+	JE            llr512_outntb16
+	LEAQ          (R9)(DX*4), AX
+	LEAQ          (R10)(DX*4), CX
+	VMOVUPS.Z     (AX), K1, Z11
+	VCVTPS2PD     Y11, Z10
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z6, Z10, Z10
+	VSUBPD        Z6, Z11, Z11
+	VSUBPD        Z7, Z10, Z10
+	VSUBPD        Z7, Z11, Z11
+	VPSUBQ        Z12, Z12, Z12
+	VCVTPD2PS     Z10, Y24
+	VCVTPD2PS     Z11, Y10
+	VINSERTF64X4  $0x01, Y10, Z24, Z10
+	VMINPS        Z10, Z12, Z10
+	VMOVUPS       Z10, K1, (CX)
+
+llr512_outntb16:
+	TESTQ        $0x00000030, DX
+	JZ           llr512_outntb64
+	SUBQ         $0x00000010, DX
+	LEAQ         (R9)(DX*4), AX
+	LEAQ         (R10)(DX*4), CX
+	VCVTPS2PD    (AX), Z10
+	VCVTPS2PD    32(AX), Z11
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VPSUBQ       Z12, Z12, Z12
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z12, Z10
+	VMOVNTPS     Z10, (CX)
+	JMP          llr512_outntb16
+
+llr512_outntb64:
+	TESTQ        DX, DX
+	JZ           llr512_outfence
+	SUBQ         $0x00000040, DX
+	LEAQ         (R9)(DX*4), AX
+	LEAQ         (R10)(DX*4), CX
+	VCVTPS2PD    128(AX), Z10
+	VCVTPS2PD    160(AX), Z11
+	VCVTPS2PD    192(AX), Z12
+	VCVTPS2PD    224(AX), Z13
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VSUBPD       Z7, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VCVTPD2PS    Z12, Y25
+	VCVTPD2PS    Z13, Y11
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVNTPS     Z10, 128(CX)
+	VINSERTF64X4 $0x01, Y11, Z25, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVNTPS     Z10, 192(CX)
+	VCVTPS2PD    (AX), Z10
+	VCVTPS2PD    32(AX), Z11
+	VCVTPS2PD    64(AX), Z12
+	VCVTPS2PD    96(AX), Z13
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VSUBPD       Z7, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VCVTPD2PS    Z12, Y25
+	VCVTPD2PS    Z13, Y11
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVNTPS     Z10, (CX)
+	VINSERTF64X4 $0x01, Y11, Z25, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVNTPS     Z10, 64(CX)
+	JMP          llr512_outntb64
+
+llr512_outfence:
+	SFENCE
+	JMP llr512_next
+
+llr512_outplain:
+	VMOVQ X6, AX
+	TESTQ AX, AX
+	JNZ   llr512_outc
+	CMPQ  R8, $0x00008000
+	JA    llr512_outzback
+	MOVQ  SI, AX
+	MOVQ  BX, CX
+	MOVQ  R8, DX
+
+llr512_outz64:
+	CMPQ         DX, $0x00000040
+	JB           llr512_outz16
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z10
+	VCVTPS2PD    64(AX), Z11
+	VCVTPS2PD    96(AX), Z12
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VPSUBQ       Z13, Z13, Z13
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VCVTPD2PS    Z11, Y25
+	VCVTPD2PS    Z12, Y10
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVUPS      Z6, (CX)
+	VINSERTF64X4 $0x01, Y10, Z25, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVUPS      Z6, 64(CX)
+	VCVTPS2PD    128(AX), Z6
+	VCVTPS2PD    160(AX), Z10
+	VCVTPS2PD    192(AX), Z11
+	VCVTPS2PD    224(AX), Z12
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VPSUBQ       Z13, Z13, Z13
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VCVTPD2PS    Z11, Y25
+	VCVTPD2PS    Z12, Y10
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVUPS      Z6, 128(CX)
+	VINSERTF64X4 $0x01, Y10, Z25, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVUPS      Z6, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          llr512_outz64
+
+llr512_outz16:
+	CMPQ         DX, $0x00000010
+	JB           llr512_outztail
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z10
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VPSUBQ       Z11, Z11, Z11
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z11, Z6
+	VMOVUPS      Z6, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          llr512_outz16
+
+llr512_outztail:
+	TESTQ         DX, DX
+	JZ            llr512_next
+	VMOVUPS.Z     (AX), K1, Z10
+	VCVTPS2PD     Y10, Z6
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VSUBPD        Z7, Z6, Z6
+	VSUBPD        Z7, Z10, Z10
+	VPSUBQ        Z7, Z7, Z7
+	VCVTPD2PS     Z6, Y24
+	VCVTPD2PS     Z10, Y6
+	VINSERTF64X4  $0x01, Y6, Z24, Z6
+	VMINPS        Z6, Z7, Z6
+	VMOVUPS       Z6, K1, (CX)
+	JMP           llr512_next
+
+llr512_outzback:
+	MOVQ          SI, R9
+	MOVQ          BX, R10
+	MOVQ          R8, DX
+	ANDQ          $-16, DX
+	CMPQ          DX, R8
+	JE            llr512_outzb16
+	LEAQ          (R9)(DX*4), AX
+	LEAQ          (R10)(DX*4), CX
+	VMOVUPS.Z     (AX), K1, Z10
+	VCVTPS2PD     Y10, Z6
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VSUBPD        Z7, Z6, Z6
+	VSUBPD        Z7, Z10, Z10
+	VPSUBQ        Z11, Z11, Z11
+	VCVTPD2PS     Z6, Y24
+	VCVTPD2PS     Z10, Y6
+	VINSERTF64X4  $0x01, Y6, Z24, Z6
+	VMINPS        Z6, Z11, Z6
+	VMOVUPS       Z6, K1, (CX)
+
+llr512_outzb16:
+	TESTQ        $0x00000030, DX
+	JZ           llr512_outzb64
+	SUBQ         $0x00000010, DX
+	LEAQ         (R9)(DX*4), AX
+	LEAQ         (R10)(DX*4), CX
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z10
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VPSUBQ       Z11, Z11, Z11
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z11, Z6
+	VMOVUPS      Z6, (CX)
+	JMP          llr512_outzb16
+
+llr512_outzb64:
+	TESTQ        DX, DX
+	JZ           llr512_next
+	SUBQ         $0x00000040, DX
+	LEAQ         (R9)(DX*4), AX
+	LEAQ         (R10)(DX*4), CX
+	VCVTPS2PD    128(AX), Z6
+	VCVTPS2PD    160(AX), Z10
+	VCVTPS2PD    192(AX), Z11
+	VCVTPS2PD    224(AX), Z12
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VPSUBQ       Z13, Z13, Z13
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VCVTPD2PS    Z11, Y25
+	VCVTPD2PS    Z12, Y10
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVUPS      Z6, 128(CX)
+	VINSERTF64X4 $0x01, Y10, Z25, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVUPS      Z6, 192(CX)
+	VCVTPS2PD    (AX), Z6
+	VCVTPS2PD    32(AX), Z10
+	VCVTPS2PD    64(AX), Z11
+	VCVTPS2PD    96(AX), Z12
+	VSUBPD       Z7, Z6, Z6
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VPSUBQ       Z13, Z13, Z13
+	VCVTPD2PS    Z6, Y24
+	VCVTPD2PS    Z10, Y6
+	VCVTPD2PS    Z11, Y25
+	VCVTPD2PS    Z12, Y10
+	VINSERTF64X4 $0x01, Y6, Z24, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVUPS      Z6, (CX)
+	VINSERTF64X4 $0x01, Y10, Z25, Z6
+	VMINPS       Z6, Z13, Z6
+	VMOVUPS      Z6, 64(CX)
+	JMP          llr512_outzb64
+
+llr512_outc:
+	CMPQ R8, $0x00008000
+	JA   llr512_outback
+	MOVQ SI, AX
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+llr512_out64:
+	CMPQ         DX, $0x00000040
+	JB           llr512_out16
+	VCVTPS2PD    (AX), Z10
+	VCVTPS2PD    32(AX), Z11
+	VCVTPS2PD    64(AX), Z12
+	VCVTPS2PD    96(AX), Z13
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VSUBPD       Z7, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VCVTPD2PS    Z12, Y25
+	VCVTPD2PS    Z13, Y11
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVUPS      Z10, (CX)
+	VINSERTF64X4 $0x01, Y11, Z25, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVUPS      Z10, 64(CX)
+	VCVTPS2PD    128(AX), Z10
+	VCVTPS2PD    160(AX), Z11
+	VCVTPS2PD    192(AX), Z12
+	VCVTPS2PD    224(AX), Z13
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VSUBPD       Z7, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VCVTPD2PS    Z12, Y25
+	VCVTPD2PS    Z13, Y11
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVUPS      Z10, 128(CX)
+	VINSERTF64X4 $0x01, Y11, Z25, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVUPS      Z10, 192(CX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          llr512_out64
+
+llr512_out16:
+	CMPQ         DX, $0x00000010
+	JB           llr512_outtail
+	VCVTPS2PD    (AX), Z10
+	VCVTPS2PD    32(AX), Z11
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VPSUBQ       Z12, Z12, Z12
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z12, Z10
+	VMOVUPS      Z10, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          llr512_out16
+
+llr512_outtail:
+	TESTQ         DX, DX
+	JZ            llr512_next
+	VMOVUPS.Z     (AX), K1, Z11
+	VCVTPS2PD     Y11, Z10
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z6, Z10, Z10
+	VSUBPD        Z6, Z11, Z11
+	VSUBPD        Z7, Z10, Z10
+	VSUBPD        Z7, Z11, Z11
+	VPSUBQ        Z6, Z6, Z6
+	VCVTPD2PS     Z10, Y24
+	VCVTPD2PS     Z11, Y7
+	VINSERTF64X4  $0x01, Y7, Z24, Z7
+	VMINPS        Z7, Z6, Z7
+	VMOVUPS       Z7, K1, (CX)
+	JMP           llr512_next
+
+llr512_outback:
+	MOVQ          SI, R9
+	MOVQ          BX, R10
+	MOVQ          R8, DX
+	ANDQ          $-16, DX
+	CMPQ          DX, R8
+	JE            llr512_outb16
+	LEAQ          (R9)(DX*4), AX
+	LEAQ          (R10)(DX*4), CX
+	VMOVUPS.Z     (AX), K1, Z11
+	VCVTPS2PD     Y11, Z10
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VSUBPD        Z6, Z10, Z10
+	VSUBPD        Z6, Z11, Z11
+	VSUBPD        Z7, Z10, Z10
+	VSUBPD        Z7, Z11, Z11
+	VPSUBQ        Z12, Z12, Z12
+	VCVTPD2PS     Z10, Y24
+	VCVTPD2PS     Z11, Y10
+	VINSERTF64X4  $0x01, Y10, Z24, Z10
+	VMINPS        Z10, Z12, Z10
+	VMOVUPS       Z10, K1, (CX)
+
+llr512_outb16:
+	TESTQ        $0x00000030, DX
+	JZ           llr512_outb64
+	SUBQ         $0x00000010, DX
+	LEAQ         (R9)(DX*4), AX
+	LEAQ         (R10)(DX*4), CX
+	VCVTPS2PD    (AX), Z10
+	VCVTPS2PD    32(AX), Z11
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VPSUBQ       Z12, Z12, Z12
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z12, Z10
+	VMOVUPS      Z10, (CX)
+	JMP          llr512_outb16
+
+llr512_outb64:
+	TESTQ        DX, DX
+	JZ           llr512_next
+	SUBQ         $0x00000040, DX
+	LEAQ         (R9)(DX*4), AX
+	LEAQ         (R10)(DX*4), CX
+	VCVTPS2PD    128(AX), Z10
+	VCVTPS2PD    160(AX), Z11
+	VCVTPS2PD    192(AX), Z12
+	VCVTPS2PD    224(AX), Z13
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VSUBPD       Z7, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VCVTPD2PS    Z12, Y25
+	VCVTPD2PS    Z13, Y11
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVUPS      Z10, 128(CX)
+	VINSERTF64X4 $0x01, Y11, Z25, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVUPS      Z10, 192(CX)
+	VCVTPS2PD    (AX), Z10
+	VCVTPS2PD    32(AX), Z11
+	VCVTPS2PD    64(AX), Z12
+	VCVTPS2PD    96(AX), Z13
+	VSUBPD       Z6, Z10, Z10
+	VSUBPD       Z6, Z11, Z11
+	VSUBPD       Z6, Z12, Z12
+	VSUBPD       Z6, Z13, Z13
+	VSUBPD       Z7, Z10, Z10
+	VSUBPD       Z7, Z11, Z11
+	VSUBPD       Z7, Z12, Z12
+	VSUBPD       Z7, Z13, Z13
+	VPSUBQ       Z14, Z14, Z14
+	VCVTPD2PS    Z10, Y24
+	VCVTPD2PS    Z11, Y10
+	VCVTPD2PS    Z12, Y25
+	VCVTPD2PS    Z13, Y11
+	VINSERTF64X4 $0x01, Y10, Z24, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVUPS      Z10, (CX)
+	VINSERTF64X4 $0x01, Y11, Z25, Z10
+	VMINPS       Z10, Z14, Z10
+	VMOVUPS      Z10, 64(CX)
+	JMP          llr512_outb64
+
+	// The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.
+llr512_fused:
+	MOVL         $0x0000ffff, AX
+	KMOVW        K1, CX
+	CMPQ         R8, $0x00000010
+	CMOVLLT      CX, AX
+	KMOVW        AX, K3
+	VMOVUPS.Z    (SI), K3, Z7
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z6
+	VBLENDMPS    Z7, Z6, K3, Z6
+	VSHUFF32X4   $0x4e, Z6, Z6, Z7
+	VMAXPS       Z7, Z6, Z6
+	VSHUFF32X4   $0xb1, Z6, Z6, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPERMILPS    $0x4e, Z6, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPERMILPS    $0xb1, Z6, Z7
+	VMAXPS       Z7, Z6, Z6
+	VMAXPS       Z4, Z6, Z6
+	VMOVAPS      Z1, Z10
+	VFMADD231PS  Z0, Z6, Z10
+	VPBROADCASTD logsoftmaxconst<>+448(SB), Z6
+	VPSUBD       Z10, Z6, Z7
+	VMOVAPS      Z5, Z6
+	VMOVD        X10, CX
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z10
+	VBROADCASTSS logsoftmaxconst<>+416(SB), Z11
+	VPXORQ       Z8, Z8, Z8
+	VPXORQ       Z9, Z9, Z9
+	MOVQ         SI, AX
+	MOVQ         R8, DX
+	CMPQ         DX, $0x00000040
+	JB           llr512f_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+llr512f_sum64:
+	CMPQ DX, $0x00000040
+	JB   llr512f_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              llr512f_sum64
+
+llr512f_drain:
+	TESTQ DX, DX
+	JZ    llr512f_drainwhole
+	LEAQ  -1(DX), R9
+	ANDQ  $0x0000000f, R9
+	CMPQ  R9, $0x00000008
+	JAE   llr512f_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    llr512f_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z7
+	VCVTPS2PD        Y20, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   llr512f_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VCVTPS2PD        Y17, Z7
+	VCVTPS2PD        Y21, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   llr512f_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y16, Z7
+	VCVTPS2PD        Y20, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VCVTPS2PD        Y17, Z7
+	VCVTPS2PD        Y21, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   llr512f_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_tail2:
+	CMPQ DX, $0x00000020
+	JA   llr512f_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_tail3:
+	CMPQ DX, $0x00000030
+	JA   llr512f_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_tailfirst:
+	LEAQ -1(DX), R9
+	ANDQ $0x0000000f, R9
+	CMPQ R9, $0x00000008
+	JAE  llr512f_firstwhole
+	CMPQ DX, $0x00000010
+	JA   llr512f_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z7
+	VCVTPS2PD        Y20, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   llr512f_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VCVTPS2PD        Y17, Z7
+	VCVTPS2PD        Y21, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   llr512f_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y16, Z7
+	VCVTPS2PD        Y20, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VCVTPS2PD        Y17, Z7
+	VCVTPS2PD        Y21, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   llr512f_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_first2:
+	CMPQ DX, $0x00000020
+	JA   llr512f_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_first3:
+	CMPQ DX, $0x00000030
+	JA   llr512f_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z26, Z26
+	VADDPD           Z15, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     logsoftmaxconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+	JMP              llr512f_sumred
+
+llr512f_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z26, Z26, Z26
+	VPXORQ           Z27, Z27, Z27
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z26, Z26
+	VADDPD           Z16, Z27, Z27
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z26, Z26
+	VADDPD           Z17, Z27, Z27
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z16
+	VBROADCASTSS     logsoftmaxconst<>+128(SB), Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST logsoftmaxconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z26, Z26
+	VADDPD           Z12, Z27, Z27
+	VADDPD           Z26, Z8, Z8
+	VADDPD           Z27, Z9, Z9
+
+llr512f_sumred:
+	// The checks of the guess (see above).
+	VSHUFF32X4  $0x4e, Z10, Z10, Z7
+	VMAXPS      Z7, Z10, Z10
+	VSHUFF32X4  $0xb1, Z10, Z10, Z7
+	VMAXPS      Z7, Z10, Z10
+	VPERMILPS   $0x4e, Z10, Z7
+	VMAXPS      Z7, Z10, Z10
+	VPERMILPS   $0xb1, Z10, Z7
+	VMAXPS      Z7, Z10, Z10
+	VSHUFF32X4  $0x4e, Z11, Z11, Z7
+	VPMINUD     Z7, Z11, Z11
+	VSHUFF32X4  $0xb1, Z11, Z11, Z7
+	VPMINUD     Z7, Z11, Z11
+	VPERMILPS   $0x4e, Z11, Z7
+	VPMINUD     Z7, Z11, Z11
+	VPERMILPS   $0xb1, Z11, Z7
+	VPMINUD     Z7, Z11, Z11
+	VMOVD       X10, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JA          llr512_rowkind
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z10, Z7
+	VMOVD       X7, AX
+	VMOVD       X11, R9
+	MOVL        AX, DX
+	SUBL        CX, DX
+	INCL        DX
+	CMPL        R9, DX
+	JB          llr512_rowkind
+	MOVL        CX, DX
+	SUBL        $0x4b3ffeb1, DX
+	JL          llr512_rowkind
+
+	// The guess holds: S's accumulators times 2^(G - nm), and the row's bias.
+	SUBL         AX, CX
+	ADDL         $0x000003ff, CX
+	SHLQ         $0x34, CX
+	VMOVQ        CX, X10
+	VBROADCASTSD X10, Z10
+	VMULPD       Z10, Z8, Z8
+	VMULPD       Z10, Z9, Z9
+	VPBROADCASTD logsoftmaxconst<>+448(SB), Z10
+	VPSUBD       Z7, Z10, Z7
+	JMP          llr512_summed
+
+	// A row of -Inf, or of -Inf and NaN.
+llr512_masked:
+	MOVQ SI, AX
+	MOVQ R8, DX
+
+llr512_scan_1_16:
+	CMPQ     DX, $0x00000010
+	JB       llr512_scan_1_tail
+	VMOVUPS  (AX), Z6
+	VCMPPS   $0x03, Z6, Z6, K3
+	KORTESTW K3, K3
+	JNZ      llr512_nanrow
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000010, DX
+	JMP      llr512_scan_1_16
+
+llr512_scan_1_tail:
+	TESTQ     DX, DX
+	JZ        llr512_scan_1_done
+	VMOVUPS.Z (AX), K1, Z6
+	VCMPPS    $0x03, Z6, Z6, K3
+	KORTESTW  K3, K3
+	JNZ       llr512_nanrow
+
+llr512_scan_1_done:
+	VBROADCASTSS logsoftmaxconst<>+320(SB), Z6
+	JMP          llr512_fill
+
+llr512_nanrow:
+	VBROADCASTSS logsoftmaxconst<>+416(SB), Z6
+
+llr512_fill:
+	MOVQ BX, CX
+	MOVQ R8, DX
+
+llr512_fill16:
+	CMPQ    DX, $0x00000010
+	JB      llr512_filltail
+	VMOVUPS Z6, (CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     llr512_fill16
+
+llr512_filltail:
+	TESTQ   DX, DX
+	JZ      llr512_next
+	VMOVUPS Z6, K1, (CX)
+
+llr512_next:
+	LEAQ (R8)(R8*1), AX
+	SHLQ $0x01, AX
+	ADDQ AX, SI
+	ADDQ AX, BX
+	DECQ DI
+	JNZ  llr512_row
+
+llr512_ret:
+	VZEROUPPER
+	RET
+
 // func LogSumExpAVX512(src []float32) float32
 // Requires: AVX, AVX512F, CMOV
 TEXT ·LogSumExpAVX512(SB), NOSPLIT, $0-28
