@@ -247,12 +247,7 @@ func TestBitExactLongKernels(t *testing.T) {
 	t.Run("Specials", TestBitExactSoftmaxSpecials)
 	t.Run("Offsets", TestBitExactSoftmaxOffsets)
 	t.Run("Guard", TestGuardSoftmax)
-	t.Run("LogLengths", TestBitExactLogSoftmaxLengths)
-	t.Run("LogRows", TestBitExactLogSoftmaxRows)
-	t.Run("LogRowKinds", TestBitExactLogSoftmaxRowKinds)
-	t.Run("LogSpecials", TestBitExactLogSoftmaxSpecials)
-	t.Run("LogOffsets", TestBitExactLogSoftmaxOffsets)
-	t.Run("LogGuard", TestGuardLogSoftmax)
+	runLogSoftmaxTests(t)
 	t.Run("BackwardRows", TestBitExactBackwardRows)
 	t.Run("BackwardRowsOffsets", TestBitExactBackwardRowsOffsets)
 	t.Run("BackwardLengths", TestBitExactBackwardLengths)
@@ -267,6 +262,16 @@ func TestBitExactLongKernels(t *testing.T) {
 	t.Run("GuardCrossEntropy", TestGuardCrossEntropy)
 }
 
+// runLogSoftmaxTests runs the LogSoftmaxRows tests as subtests of t.
+func runLogSoftmaxTests(t *testing.T) {
+	t.Run("LogLengths", TestBitExactLogSoftmaxLengths)
+	t.Run("LogRows", TestBitExactLogSoftmaxRows)
+	t.Run("LogRowKinds", TestBitExactLogSoftmaxRowKinds)
+	t.Run("LogSpecials", TestBitExactLogSoftmaxSpecials)
+	t.Run("LogOffsets", TestBitExactLogSoftmaxOffsets)
+	t.Run("LogGuard", TestGuardLogSoftmax)
+}
+
 // TestBitExactLogLongKernelAVX512 runs the LogSoftmaxRows tests with every
 // batch sent to LogSoftmaxLongRowsAVX512 (logLongColsAVX512 and
 // logLongElemsAVX512 1): rows of every length, of every kind, at every
@@ -277,12 +282,7 @@ func TestBitExactLogLongKernelAVX512(t *testing.T) {
 	}
 	defer func(c, e int) { logLongColsAVX512, logLongElemsAVX512 = c, e }(logLongColsAVX512, logLongElemsAVX512)
 	logLongColsAVX512, logLongElemsAVX512 = 1, 1
-	t.Run("LogLengths", TestBitExactLogSoftmaxLengths)
-	t.Run("LogRows", TestBitExactLogSoftmaxRows)
-	t.Run("LogRowKinds", TestBitExactLogSoftmaxRowKinds)
-	t.Run("LogSpecials", TestBitExactLogSoftmaxSpecials)
-	t.Run("LogOffsets", TestBitExactLogSoftmaxOffsets)
-	t.Run("LogGuard", TestGuardLogSoftmax)
+	runLogSoftmaxTests(t)
 }
 
 // TestBitExactBackwardLongKernels runs SoftmaxBackwardLongRowsAVX2 and
