@@ -470,8 +470,8 @@ func rowsAVX2(log bool, dst, src []float32, rows, cols int) {
 // LogSoftmaxLongRowsAVX512 (see logSoftmaxLongAVX512 in
 // gen/amd64/logsoftmax.go): rows of 1 MiB or more, as SoftmaxRowsAVX512
 // takes its long-row passes (longCols there), in batches of 16 MiB or
-// more, as SoftmaxRows on avx2 (softmaxLongElemsAVX2), which neither
-// input nor output fits a 32 MiB L3 beside the other. Its speed has not
+// more, as SoftmaxRows on avx2 (softmaxLongElemsAVX2), whose input and
+// output together (32 MiB or more) outgrow a 32 MiB L3. Its speed has not
 // been measured: it is LogSoftmaxLongRowsAVX2's passes on AVX-512, which
 // took 0.63x LogSoftmaxRowsAVX2's time on such batches on Zen 3 (and
 // SoftmaxRowsAVX512's long-row passes 0.72x its row passes' on Zen 5),

@@ -177,15 +177,17 @@ func TestBitExactSoftmaxRowsLong(t *testing.T) {
 // AVX2 long kernels store non-temporally only with dst 32-byte aligned
 // (offsets 0 and 8) and cols a multiple of 8, or for LogSoftmax 16-byte
 // aligned (offsets 0, 4, 8 and 12) and cols a multiple of 4. The rows
-// are of longCols+37, longCols+36 and longCols+72 elements, 2 a batch,
-// so that the second row's dst is aligned as the first's at 72 alone for
-// Softmax, at 36 and 72 for LogSoftmax.
+// are of longCols+37, longCols+36, longCols+72 and longCols+48 elements,
+// 2 a batch, so that the second row's dst is aligned as the first's at 72
+// and 48 for Softmax, at 36, 72 and 48 for LogSoftmax, and at 48 alone for
+// LogSoftmaxLongRowsAVX512, whose non-temporal stores need a dst aligned
+// to 64 bytes (offset 0) and cols a multiple of 16.
 func TestSoftmaxRowsLongAlignment(t *testing.T) {
 	for _, k := range longKernels() {
 		kernel := k.run
 		t.Run(k.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(83, 84))
-			for _, n := range []int{longCols + 37, longCols + 36, longCols + 72} {
+			for _, n := range []int{longCols + 37, longCols + 36, longCols + 72, longCols + 48} {
 				rows := 2
 				x := append(normalRow(rng, n, 4, 0), normalRow(rng, n, 1, -150)...)
 				want := make([]float32, len(x))
