@@ -15,11 +15,12 @@ func backwardRowsKernel(f func(dx, y, dy []float32, rows, cols int)) func(dx, y,
 // their AVX2 forms) run.
 const shortBackwardRows = 16
 
-// backwardRowsAVX512 adapts a pair of AVX-512 backward kernels to the
-// kernel set's form: rows of up to 16 columns go through short, eight at
-// a time, and the rest (the last rows%8 of them, or every row of a longer
-// batch) through rows.
-func backwardRowsAVX512(short, rows func(dx, y, dy []float32, rows, cols int)) func(dx, y, dy []float32, cols int) {
+// backwardRowsAVX512 adapts AVX-512 backward kernels to the kernel set's
+// form: rows of up to 16 columns go through short, eight at a time, and
+// the rest (the last rows%8 of them, or every row of a longer batch)
+// through rows, or through long for batches of rows of at least
+// longColsAVX512 elements, longElemsAVX512 in all.
+func backwardRowsAVX512(short, rows, long func(dx, y, dy []float32, rows, cols int)) func(dx, y, dy []float32, cols int) {
 	return func(dx, y, dy []float32, cols int) {
 		n, done := len(dx)/cols, 0
 		if cols <= shortBackwardRows {
@@ -31,6 +32,10 @@ func backwardRowsAVX512(short, rows func(dx, y, dy []float32, rows, cols int)) f
 		}
 		if done < n {
 			m := done * cols
+			if cols >= longColsAVX512 && (n-done)*cols >= longElemsAVX512 {
+				long(dx[m:], y[m:], dy[m:], n-done, cols)
+				return
+			}
 			rows(dx[m:], y[m:], dy[m:], n-done, cols)
 		}
 	}

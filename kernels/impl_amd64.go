@@ -38,7 +38,7 @@ var avx512 = &Implementation{
 		logSumExp:            asm.LogSumExpAVX512,
 		softmaxBackward:      asm.SoftmaxBackwardAVX512,
 		logSoftmaxBackward:   asm.LogSoftmaxBackwardAVX512,
-		crossEntropy:         crossEntropyKernel(asm.CrossEntropyRowsAVX512),
+		crossEntropy:         crossEntropyKernel(ceLongOrRowsAVX512),
 		crossEntropyRows:     crossEntropyRowsAVX512,
 		softmaxAxis:          asm.SoftmaxAxisAVX512,
 		logSoftmaxAxis:       asm.LogSoftmaxAxisAVX512,
@@ -49,8 +49,8 @@ var avx512 = &Implementation{
 		softmaxWithStats:     withStatsKernel(asm.CoveredAVX512, asm.SoftmaxWithStatsAVX512, 0, generic.k.softmaxWithStats),
 		logSoftmaxWithStats:  withStatsKernel(asm.CoveredAVX512, asm.LogSoftmaxWithStatsAVX512, float32(math.Inf(-1)), generic.k.logSoftmaxWithStats),
 
-		softmaxBackwardRows:    backwardRowsAVX512(asm.SoftmaxBackwardShortRowsAVX512, asm.SoftmaxBackwardRowsAVX512),
-		logSoftmaxBackwardRows: backwardRowsAVX512(asm.LogSoftmaxBackwardShortRowsAVX512, asm.LogSoftmaxBackwardRowsAVX512),
+		softmaxBackwardRows:    backwardRowsAVX512(asm.SoftmaxBackwardShortRowsAVX512, asm.SoftmaxBackwardRowsAVX512, asm.SoftmaxBackwardLongRowsAVX512),
+		logSoftmaxBackwardRows: backwardRowsAVX512(asm.LogSoftmaxBackwardShortRowsAVX512, asm.LogSoftmaxBackwardRowsAVX512, asm.LogSoftmaxBackwardLongRowsAVX512),
 	}),
 }
 
@@ -759,7 +759,8 @@ func causalGroupCopyAVX2(dst, src []float32, scale float32, cols, offset int) bo
 // batch) go through CrossEntropyRowsAVX512 one row at a time, whose total
 // from +0 is the row's loss: the losses are added to one float64 total in
 // row order, as the fallback adds them. Other batches go through
-// CrossEntropyRowsAVX512 whole.
+// CrossEntropyRowsAVX512 whole, or CrossEntropyLongRowsAVX512 (see
+// ceLongOrRowsAVX512).
 func crossEntropyRowsAVX512(grad, logits []float32, targets []int32, cols int) float32 {
 	rows := len(logits) / cols
 	group := 8
@@ -767,7 +768,7 @@ func crossEntropyRowsAVX512(grad, logits []float32, targets []int32, cols int) f
 		group = 4
 	}
 	if rows < group || cols > mediumCols || (group == 4 && grad != nil && &grad[0] == &logits[0]) {
-		return roundLoss(asm.CrossEntropyRowsAVX512(grad, logits, targets, rows, cols) / float64(rows))
+		return roundLoss(ceLongOrRowsAVX512(grad, logits, targets, rows, cols) / float64(rows))
 	}
 	var total float64
 	for done := 0; done < rows; {
@@ -848,6 +849,30 @@ func shortCEAVX2(grad, logits []float32, targets []int32, from, rows, cols int, 
 	}
 	return asm.CrossEntropyShortRowsAVX2(grad[from*cols:], x, ts, rows, cols, total)
 }
+
+// ceLongOrRowsAVX512 runs CrossEntropyRowsAVX512, or
+// CrossEntropyLongRowsAVX512 on batches of rows of at least
+// longColsAVX512 elements, longElemsAVX512 in all.
+func ceLongOrRowsAVX512(grad, logits []float32, targets []int32, rows, cols int) float64 {
+	if cols >= longColsAVX512 && rows*cols >= longElemsAVX512 {
+		return asm.CrossEntropyLongRowsAVX512(grad, logits, targets, rows, cols)
+	}
+	return asm.CrossEntropyRowsAVX512(grad, logits, targets, rows, cols)
+}
+
+// longColsAVX512 and longElemsAVX512 are the shortest row, and the
+// smallest batch, that CrossEntropy(Rows) runs through
+// CrossEntropyLongRowsAVX512 (see crossEntropyLongAVX512 in
+// gen/amd64/crossentropy.go), and SoftmaxBackwardRows and
+// LogSoftmaxBackwardRows through SoftmaxBackwardLongRowsAVX512 and
+// LogSoftmaxBackwardLongRowsAVX512 (backwardAVX512 in
+// gen/amd64/backward.go): LogSoftmaxRows's (logLongColsAVX512), for the
+// same reasons. Their speed has not been measured either: they are the
+// AVX2 long-row kernels' passes on AVX-512, which on Zen 3 at 8 rows of
+// 4,194,304 columns took 0.63x CrossEntropyRowsAVX2's time, and
+// 0.87-0.92x and 0.86-0.94x the backward row kernels'. Variables, so
+// that the tests can send every batch through them.
+var longColsAVX512, longElemsAVX512 = 1 << 18, 1 << 22
 
 // ceLongOrRowsAVX2 runs CrossEntropyRowsAVX2, or CrossEntropyLongRowsAVX2
 // on the batches that SoftmaxRows sends SoftmaxLongRowsAVX2 (rows of at

@@ -26,9 +26,9 @@ type longKernel struct {
 
 // longKernels are the SoftmaxRows and LogSoftmaxRows kernels of long
 // rows that this CPU runs: AVX-512's SoftmaxRows, with its long-row
-// passes, LogSoftmaxLongRowsAVX512 (LogSoftmaxLongRowsAVX2's passes on
-// AVX-512, non-temporal stores where dst is 64-byte aligned and cols a
-// multiple of 16), AVX2's row kernel, which runs long rows as others, and
+// passes, LogSoftmaxLongRowsAVX512 and CrossEntropyLongRowsAVX512 (the
+// AVX2 long kernels' passes on AVX-512, non-temporal stores where dst is
+// 64-byte aligned and cols a multiple of 16), AVX2's row kernel, which runs long rows as others, and
 // SoftmaxLongRowsAVX2, LogSoftmaxLongRowsAVX2 and CrossEntropyLongRowsAVX2
 // (its gradient, against targets from longTargets), AVX2's long-row
 // passes (a fused pass 1 and 2 that guesses c = 0, and a pass 3 with
@@ -41,7 +41,10 @@ func longKernels() []longKernel {
 	var ks []longKernel
 	if avx512.supported() {
 		ks = append(ks, longKernel{"avx512", asm.SoftmaxRowsAVX512, softmax},
-			longKernel{"avx512 log long", asm.LogSoftmaxLongRowsAVX512, logSoftmax})
+			longKernel{"avx512 log long", asm.LogSoftmaxLongRowsAVX512, logSoftmax},
+			longKernel{"avx512 cross-entropy long", func(dst, src []float32, rows, cols int) {
+				asm.CrossEntropyLongRowsAVX512(dst, src, longTargets(src, rows, cols), rows, cols)
+			}, crossEntropyGrad})
 	}
 	if avx2.supported() {
 		ks = append(ks,
@@ -50,11 +53,15 @@ func longKernels() []longKernel {
 			longKernel{"avx2 log long", asm.LogSoftmaxLongRowsAVX2, logSoftmax},
 			longKernel{"avx2 cross-entropy long", func(dst, src []float32, rows, cols int) {
 				asm.CrossEntropyLongRowsAVX2(dst, src, longTargets(src, rows, cols), rows, cols)
-			}, func(dst, src []float32, rows, cols int) {
-				generic.CrossEntropyRows(dst, src, longTargets(src, rows, cols), cols)
-			}})
+			}, crossEntropyGrad})
 	}
 	return ks
+}
+
+// crossEntropyGrad is the generic gradient of CrossEntropyRows against
+// longTargets: the want of longKernels's CrossEntropy kernels.
+func crossEntropyGrad(dst, src []float32, rows, cols int) {
+	generic.CrossEntropyRows(dst, src, longTargets(src, rows, cols), cols)
 }
 
 // longTargets returns the targets that longKernels's CrossEntropy kernel
@@ -250,12 +257,22 @@ func TestBitExactLongKernels(t *testing.T) {
 	t.Run("Offsets", TestBitExactSoftmaxOffsets)
 	t.Run("Guard", TestGuardSoftmax)
 	runLogSoftmaxTests(t)
+	runBackwardTests(t)
+	runCrossEntropyTests(t)
+}
+
+// runBackwardTests runs the backward Rows tests as subtests of t.
+func runBackwardTests(t *testing.T) {
 	t.Run("BackwardRows", TestBitExactBackwardRows)
 	t.Run("BackwardRowsOffsets", TestBitExactBackwardRowsOffsets)
 	t.Run("BackwardLengths", TestBitExactBackwardLengths)
 	t.Run("BackwardLong", TestBitExactBackwardLong)
 	t.Run("BackwardFastBound", TestBitExactBackwardFastBound)
 	t.Run("GuardBackwardRows", TestGuardBackwardRows)
+}
+
+// runCrossEntropyTests runs the CrossEntropy(Rows) tests as subtests of t.
+func runCrossEntropyTests(t *testing.T) {
 	t.Run("CrossEntropyLengths", TestBitExactCrossEntropyLengths)
 	t.Run("CrossEntropyRows", TestBitExactCrossEntropyRows)
 	t.Run("CrossEntropyOrder", TestBitExactCrossEntropyOrder)
@@ -287,28 +304,48 @@ func TestBitExactLogLongKernelAVX512(t *testing.T) {
 	runLogSoftmaxTests(t)
 }
 
-// TestBitExactBackwardLongKernels runs SoftmaxBackwardLongRowsAVX2 and
-// LogSoftmaxBackwardLongRowsAVX2 directly on batches of rows drawn by
-// backwardBatch, at lengths around the chunks in which they run pass 2
-// from the row's end (8192 elements: a row of one chunk, of a chunk and
-// a tail, of several chunks and tails of every kind), with dx at every
-// element offset from a 64-byte boundary (non-temporal stores at offsets
-// 0 and 8 where cols is a multiple of 8, 8200 and 3*8192+72 here), in
-// place (dx = y, dx = dy), and against guard pages.
-func TestBitExactBackwardLongKernels(t *testing.T) {
-	if !avx2.supported() {
-		t.Skip("AVX2 not supported by this CPU")
+// TestBitExactLongKernelsAVX512 runs the backward Rows and the
+// CrossEntropy(Rows) tests with every batch that the short kernels leave
+// sent to SoftmaxBackwardLongRowsAVX512, LogSoftmaxBackwardLongRowsAVX512
+// and CrossEntropyLongRowsAVX512 (longColsAVX512 and longElemsAVX512 1).
+func TestBitExactLongKernelsAVX512(t *testing.T) {
+	if !avx512.supported() {
+		t.Skip("AVX-512 not supported by this CPU")
 	}
+	defer func(c, e int) { longColsAVX512, longElemsAVX512 = c, e }(longColsAVX512, longElemsAVX512)
+	longColsAVX512, longElemsAVX512 = 1, 1
+	runBackwardTests(t)
+	runCrossEntropyTests(t)
+}
+
+// TestBitExactBackwardLongKernels runs SoftmaxBackwardLongRowsAVX2,
+// LogSoftmaxBackwardLongRowsAVX2 and their AVX-512 forms directly on
+// batches of rows drawn by backwardBatch, at lengths around the chunks in
+// which they run pass 2 from the row's end (8192 elements: a row of one
+// chunk, of a chunk and a tail, of several chunks and tails of every
+// kind), with dx at every element offset from a 64-byte boundary
+// (non-temporal stores where dx is 32-byte aligned and cols a multiple of
+// 8 on AVX2, 8192, 8200, 3*8192+48 and 3*8192+72 here; 64-byte aligned
+// and a multiple of 16 on AVX-512, 8192 and 3*8192+48), in place (dx =
+// y, dx = dy), and against guard pages.
+func TestBitExactBackwardLongKernels(t *testing.T) {
 	for _, k := range []struct {
 		backwardKernel
-		run func(dx, y, dy []float32, rows, cols int)
+		name string
+		im   *Implementation
+		run  func(dx, y, dy []float32, rows, cols int)
 	}{
-		{backwardKernels[0], asm.SoftmaxBackwardLongRowsAVX2},
-		{backwardKernels[1], asm.LogSoftmaxBackwardLongRowsAVX2},
+		{backwardKernels[0], "SoftmaxBackward", avx2, asm.SoftmaxBackwardLongRowsAVX2},
+		{backwardKernels[1], "LogSoftmaxBackward", avx2, asm.LogSoftmaxBackwardLongRowsAVX2},
+		{backwardKernels[0], "SoftmaxBackwardLongRowsAVX512", avx512, asm.SoftmaxBackwardLongRowsAVX512},
+		{backwardKernels[1], "LogSoftmaxBackwardLongRowsAVX512", avx512, asm.LogSoftmaxBackwardLongRowsAVX512},
 	} {
 		t.Run(k.name, func(t *testing.T) {
+			if !k.im.supported() {
+				t.Skip("not supported by this CPU")
+			}
 			rng := rand.New(rand.NewPCG(87, 88))
-			for _, n := range []int{100, 8191, 8192, 8200, 3*8192 + 37, 3*8192 + 72} {
+			for _, n := range []int{100, 8191, 8192, 8200, 3*8192 + 37, 3*8192 + 48, 3*8192 + 72} {
 				const rows = 3
 				y, dy := backwardBatch(rng, rows, n, k.log)
 				want := genericBackwardRows(k.backwardKernel, y, dy, n)

@@ -191,11 +191,10 @@ func guardRowBatches(t *testing.T, rng *rand.Rand, k softmaxRowKernel, cols []in
 }
 
 // TestBitExactCrossEntropyRowKernel runs CrossEntropyRowsAVX512,
-// CrossEntropyRowsAVX2 and CrossEntropyLongRowsAVX2 (which package
-// kernels sends only batches of rows of 1 MiB or more, but which runs
-// rows of any length, as SoftmaxLongRowsAVX2) directly on batches of rows
-// of every kind
-// (rowOfAnyKind) and every length 1..300 and some longer ones, with a
+// CrossEntropyLongRowsAVX512, CrossEntropyRowsAVX2 and
+// CrossEntropyLongRowsAVX2 (package kernels sends the long kernels only
+// batches of rows of 1 MiB or more, but they run rows of any length)
+// directly on batches of rows of every kind (rowOfAnyKind) and every length 1..300 and some longer ones, with a
 // gradient out of place and in place, and without one: the kernels
 // branch on c = 0 in passes 2 and 3 and put off each row's loss to a
 // batch of 8, so neighbours of different kinds check that no state leaks
@@ -207,6 +206,7 @@ func TestBitExactCrossEntropyRowKernel(t *testing.T) {
 		rows func(dst, src []float32, targets []int32, rows, cols int) float64
 	}{
 		{"avx512", avx512, asm.CrossEntropyRowsAVX512},
+		{"avx512 long", avx512, asm.CrossEntropyLongRowsAVX512},
 		{"avx2", avx2, asm.CrossEntropyRowsAVX2},
 		{"avx2 long", avx2, asm.CrossEntropyLongRowsAVX2},
 	} {

@@ -72,7 +72,7 @@ func generateBackward(g *gen) {
 		constant{"fastHi", fastYBound}, constant{"fastLo", fastYBound | 1<<31}))
 	for _, rows := range []bool{false, true} {
 		for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
-			backwardAVX512(g, c, bk, rows)
+			backwardAVX512(g, c, bk, rows, false)
 		}
 
 		for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
@@ -84,6 +84,9 @@ func generateBackward(g *gen) {
 	}
 	for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
 		backwardAVX2(g, c, bk, true, true)
+	}
+	for _, bk := range []backwardKernel{softmaxBackward, logSoftmaxBackward} {
+		backwardAVX512(g, c, bk, true, true)
 	}
 }
 
@@ -247,6 +250,13 @@ type bw512 struct {
 	maxU, maxS reg.VecVirtual
 	pf         reg.GPVirtual // the rows kernel's prefetch distance in bytes, or nil
 	fast       bool          // out emits a fast row's pass 2 (see fastRow)
+
+	// nt, sfx, fastSlot and pfSelf are bw256's nt, sfx, fast and pfSelf,
+	// for the long-row kernels (see backwardAVX512).
+	nt       bool
+	sfx      string
+	fastSlot Mem
+	pfSelf   int
 }
 
 // newBw512 returns the AVX-512 backward generator of bk, with the
@@ -264,7 +274,7 @@ func newBw512(g *gen, c *constTable, bk backwardKernel) *bw512 {
 }
 
 // label returns the function's label with the given suffix.
-func (b *bw512) label(s string) string { return b.bk.prefix + "512_" + s }
+func (b *bw512) label(s string) string { return b.bk.prefix + "512_" + s + b.sfx }
 
 // tailMasks sets b.km for a row of n elements.
 func (b *bw512) tailMasks(n reg.GPVirtual) {
@@ -350,6 +360,14 @@ func (b *bw512) pass1(p, q, n reg.GPVirtual) {
 	part := zero()
 	for j := 0; j < 4; j++ {
 		b.addTerms(Mem{Base: p, Disp: 64 * j}, at(q, 64*j), false, part)
+	}
+	for d := 0; b.pfSelf != 0 && d < 256; d += 64 {
+		g.PREFETCHT0(Mem{Base: p, Disp: b.pfSelf + d})
+		if b.bk.log {
+			g.PREFETCHT0(Mem{Base: b.yp, Disp: b.pfSelf + d})
+		} else {
+			g.PREFETCHT0(Mem{Base: q, Disp: b.pfSelf + d})
+		}
 	}
 	yBits(4)
 	for h := range acc {
@@ -487,9 +505,12 @@ func (b *bw512) store(res [][]reg.VecVirtual, d Mem, tail, fast bool) {
 			g.VMOVAPS(b.k["nan"], o)
 			g.VFIXUPIMMPS_BCST(U8(0), b.c.scalar("fixNaN"), v, o)
 		}
-		if tail {
+		switch {
+		case tail:
 			g.VMOVUPS(o, b.km[0], d.Offset(64*i))
-		} else {
+		case b.nt:
+			g.VMOVNTPS(o, d.Offset(64*i))
+		default:
 			g.VMOVUPS(o, d.Offset(64*i))
 		}
 	}
@@ -623,24 +644,45 @@ func (b *bw512) fastRow(general string) {
 const fixNaNTable = 0x11111100
 
 // backwardAVX512 emits the one-row kernel, or the batched one if rows: the
-// same body in a loop over the rows, with the tail masks set once.
-func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
+// same body in a loop over the rows, with the tail masks set once. With
+// long (and rows), it emits SoftmaxBackwardLongRowsAVX512 or
+// LogSoftmaxBackwardLongRowsAVX512: backwardAVX2's long-row kernels on
+// AVX-512 (pass 1 prefetching y and dy pfLong256 bytes ahead, no
+// prefetch of the next row, pass 2 in chunks from the row's end
+// (backChunks), and non-temporal stores where dx is 64-byte aligned and
+// cols a multiple of 16). Package kernels sends them the batches that it
+// sends LogSoftmaxLongRowsAVX512. Their speed has not been measured: no
+// AVX-512 machine was at hand when they were written.
+func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows, long bool) {
 	isa := []string{"AVX", "AVX512F", "CMOV"}
-	if rows {
+	switch {
+	case long:
+		isa = append(isa, "MMX+") // PREFETCHT0, SFENCE
+		fn := bk.name + "LongRowsAVX512"
+		g.function(fn, backwardRowsSignature, isa, append(backwardRowsDoc(bk, fn, "AVX-512F"),
+			"It is "+bk.name+"RowsAVX512 for rows too long for any cache: it",
+			"writes dx with non-temporal stores where dx is 64-byte aligned and",
+			"cols a multiple of 16.")...)
+		bk.prefix += "l"
+	case rows:
 		isa = append(isa, "MMX+") // PREFETCHT0
 		fn := bk.name + "RowsAVX512"
 		g.function(fn, backwardRowsSignature, isa, backwardRowsDoc(bk, fn, "AVX-512F")...)
-	} else {
+	default:
 		fn := bk.name + "AVX512"
 		g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX-512F")...)
 	}
 	b := newBw512(g, c, bk)
-	var dx, y, dy, n, nrows reg.GPVirtual
+	if long {
+		b.pfSelf = pfLong256
+	}
+	var dx, y, dy, n, nrows, cols reg.GPVirtual
 	if rows {
-		var cols reg.GPVirtual
 		dx, y, dy, nrows, cols = g.backwardRowsArgs()
 		b.tailMasks(cols)
-		b.pf = g.bwPrefetchBytes(cols)
+		if !long {
+			b.pf = g.bwPrefetchBytes(cols)
+		}
 		n = g.GP64()
 		g.Label(b.label("row"))
 		g.MOVQ(cols, n)
@@ -654,6 +696,20 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	}
 	g.backwardPass1(bk, y, dy, n, b.pass1)
 
+	done := b.label("done")
+	if long {
+		g.longBackward(bwLong{b.label, b.fastRow, &b.fastSlot, &b.nt, &b.sfx, b.pass2, 64}, bk.log, dx, y, dy, cols, nrows)
+		return
+	}
+	b.pass2(y, dy, dx, n, done)
+	g.backwardEnd(done, rows, dx, y, dy, n, nrows, b.label("row"))
+}
+
+// pass2 emits pass 2 of the row at y, dy and dx, of n elements, which
+// leaves the three pointers at the row's tail and n at its length, or
+// jumps to done where the row has no tail (bw256.pass2 on AVX-512).
+func (b *bw512) pass2(y, dy, dx, n reg.GPVirtual, done string) {
+	g, bk := b.g, b.bk
 	g.Comment("Pass 2: dx.")
 	// Exp's unrolling: 13 constants and 3 registers per vector in the
 	// exponential. Without it, 4 vectors of 6 float64 halves fit as well.
@@ -696,7 +752,12 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 		})
 	}
 	if bk.log {
-		b.fastRow(b.label("general"))
+		if b.fastSlot.Base != nil {
+			g.CMPQ(b.fastSlot, U32(0))
+			g.JE(LabelRef(b.label("general")))
+		} else {
+			b.fastRow(b.label("general"))
+		}
 		g.CMPQ(n, U32(2*16*bwPipeVectors))
 		g.JB(LabelRef(b.label("nopipe")))
 		b.pipeline2(y, dy, dx, n, bwPipeVectors)
@@ -709,10 +770,8 @@ func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows bool) {
 	g.Label(b.label("tail"))
 	g.Comment("Tail: the last 0..15 elements, masked.")
 	g.TESTQ(n, n)
-	g.JZ(LabelRef(b.label("done")))
+	g.JZ(LabelRef(done))
 	b.out(Mem{Base: y}, Mem{Base: dy}, Mem{Base: dx}, 1, true)
-
-	g.backwardEnd(b.label("done"), rows, dx, y, dy, n, nrows, b.label("row"))
 }
 
 // bw256 is the AVX2 backward generator: a vector of 16 lanes is two ymm
@@ -741,7 +800,7 @@ type bw256 struct {
 	// kernels, see backwardAVX2); sfx suffixes the labels of the copy
 	// of pass 2 that stores so. fast, in LogSoftmaxBackwardLongRowsAVX2,
 	// is the frame slot where fastRow's verdict on the row waits for the
-	// chunks of pass 2 (see pass2Back): 1 for a fast row, 0 for others.
+	// chunks of pass 2 (see backChunks): 1 for a fast row, 0 for others.
 	nt   bool
 	sfx  string
 	fast Mem
@@ -1252,7 +1311,7 @@ func (b *bw256) fastRow(general string) {
 // whole vector's store is aligned, and with plain stores for the others;
 // the tail is stored under masks either way, and an SFENCE ends the call.
 // Pass 1 prefetches y and dy pfLong256 bytes ahead (pfSelf), and pass 2
-// runs the row in chunks from its end to its start (pass2Back). Package
+// runs the row in chunks from its end to its start (backChunks). Package
 // kernels sends them batches of rows of 1 MiB or more, 16 MiB or more in
 // all (see backwardRowsAVX2 there, with the figures). The prefetch,
 // measured as there at 8 x 4,194,304 in 3 runs alternating with the
@@ -1310,36 +1369,7 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows, long bool) {
 
 	done := b.label("done")
 	if long {
-		if bk.log {
-			// fastRow once for the row: the maxima it folds would
-			// otherwise stay live through every chunk.
-			b.fast = g.AllocLocal(8)
-			g.MOVQ(U32(0), b.fast)
-			b.fastRow(b.label("slowrow"))
-			g.MOVQ(U32(1), b.fast)
-			g.Label(b.label("slowrow"))
-		}
-		g.Comment("Pass 2 with non-temporal stores where dx is 32-byte aligned and cols a multiple of 8.")
-		w := g.GP64()
-		g.MOVQ(cols, w)
-		g.SHLQ(U8(2), w)
-		g.ORQ(dx, w)
-		g.TESTQ(U32(31), w)
-		g.JNZ(LabelRef(b.label("plain")))
-		b.nt, b.sfx = true, "_nt"
-		b.pass2Back(y, dy, dx, cols, done)
-		b.nt, b.sfx = false, ""
-		g.Label(b.label("plain"))
-		b.pass2Back(y, dy, dx, cols, done)
-		g.Label(done)
-		for _, r := range []reg.GPVirtual{y, dy, dx} {
-			g.LEAQ(Mem{Base: r, Index: cols, Scale: 4}, r)
-		}
-		g.DECQ(nrows)
-		g.JNZ(LabelRef(b.label("row")))
-		g.SFENCE()
-		g.VZEROUPPER()
-		g.RET()
+		g.longBackward(bwLong{b.label, b.fastRow, &b.fast, &b.nt, &b.sfx, b.pass2, 32}, bk.log, dx, y, dy, cols, nrows)
 		return
 	}
 	b.pass2(y, dy, dx, n, done)
@@ -1347,20 +1377,74 @@ func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows, long bool) {
 }
 
 // bwBackChunk is the length of the chunks in which the long-row kernels
-// run pass 2 from the row's end to its start (see pass2Back).
+// run pass 2 from the row's end to its start (see backChunks).
 const bwBackChunk = 8192
 
-// pass2Back emits pass 2 of the row of cols elements at y, dy and dx in
+// bwLong is what longBackward needs of bw512 and bw256: the kernel's
+// labels, its fastRow test, its fast, nt and sfx fields, its pass 2, and
+// the alignment in bytes of dx, and of cols*4, that its non-temporal
+// stores need (the vector's width).
+type bwLong struct {
+	label   func(string) string
+	fastRow func(general string)
+	fast    *Mem
+	nt      *bool
+	sfx     *string
+	pass2   func(y, dy, dx, n reg.GPVirtual, done string)
+	align   int
+}
+
+// longBackward emits the rest of a long-row backward kernel (see
+// backwardAVX2) after pass 1: in a log kernel, fastRow once for the row,
+// its verdict in the frame at *fast (the maxima it folds would otherwise
+// stay live through every chunk); pass 2 in chunks from the row's end
+// (backChunks), emitted twice, with *nt set and labels suffixed "_nt"
+// where dx and cols*4 are multiples of l.align, and as it is for the
+// other rows; then the step to the next row, back to the label "row",
+// and an SFENCE after the non-temporal stores before the return.
+func (g *gen) longBackward(l bwLong, log bool, dx, y, dy, cols, nrows reg.GPVirtual) {
+	done := l.label("done")
+	if log {
+		*l.fast = g.AllocLocal(8)
+		g.MOVQ(U32(0), *l.fast)
+		l.fastRow(l.label("slowrow"))
+		g.MOVQ(U32(1), *l.fast)
+		g.Label(l.label("slowrow"))
+	}
+	g.Comment(fmt.Sprintf("Pass 2 with non-temporal stores where dx is %d-byte aligned and cols a multiple of %d.", l.align, l.align/4))
+	w := g.GP64()
+	g.MOVQ(cols, w)
+	g.SHLQ(U8(2), w)
+	g.ORQ(dx, w)
+	g.TESTQ(U32(l.align-1), w)
+	g.JNZ(LabelRef(l.label("plain")))
+	*l.nt, *l.sfx = true, "_nt"
+	g.backChunks(l.label, y, dy, dx, cols, done, l.pass2)
+	*l.nt, *l.sfx = false, ""
+	g.Label(l.label("plain"))
+	g.backChunks(l.label, y, dy, dx, cols, done, l.pass2)
+	g.Label(done)
+	for _, r := range []reg.GPVirtual{y, dy, dx} {
+		g.LEAQ(Mem{Base: r, Index: cols, Scale: 4}, r)
+	}
+	g.DECQ(nrows)
+	g.JNZ(LabelRef(l.label("row")))
+	g.SFENCE()
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// backChunks emits pass 2 of the row of cols elements at y, dy and dx in
 // chunks of bwBackChunk elements, from the row's last chunk, which holds
 // its tail, to its first, each chunk from its start to its end (pass2);
 // then it jumps to done, with y, dy and dx unchanged. Pass 1 left the
-// row's last chunks in the caches last.
-func (b *bw256) pass2Back(y, dy, dx, cols reg.GPVirtual, done string) {
-	g := b.g
+// row's last chunks in the caches last. label is the kernel's.
+func (g *gen) backChunks(label func(string) string, y, dy, dx, cols reg.GPVirtual, done string,
+	pass2 func(y, dy, dx, n reg.GPVirtual, done string)) {
 	k, c0 := g.GP64(), g.GP64()
 	cy, cdy, cdx, cn := g.GP64(), g.GP64(), g.GP64(), g.GP64()
 	g.MOVQ(cols, k) // the elements before the chunks still to run
-	g.Label(b.label("chunk"))
+	g.Label(label("chunk"))
 	g.LEAQ(Mem{Base: k, Disp: -1}, c0)
 	g.ANDQ(I32(-bwBackChunk), c0) // the start of the last chunk before k
 	g.LEAQ(Mem{Base: y, Index: c0, Scale: 4}, cy)
@@ -1369,10 +1453,10 @@ func (b *bw256) pass2Back(y, dy, dx, cols reg.GPVirtual, done string) {
 	g.MOVQ(k, cn)
 	g.SUBQ(c0, cn)
 	g.MOVQ(c0, k)
-	b.pass2(cy, cdy, cdx, cn, b.label("chunkdone"))
-	g.Label(b.label("chunkdone"))
+	pass2(cy, cdy, cdx, cn, label("chunkdone"))
+	g.Label(label("chunkdone"))
 	g.TESTQ(k, k)
-	g.JNZ(LabelRef(b.label("chunk")))
+	g.JNZ(LabelRef(label("chunk")))
 	g.JMP(LabelRef(done))
 }
 

@@ -51,6 +51,7 @@ func generateCrossEntropy(g *gen) {
 	crossEntropyAVX512(g, c, t)
 	crossEntropyAVX2(g, c, t)
 	crossEntropyLongAVX2(g, c, t)
+	crossEntropyLongAVX512(g, c, t)
 }
 
 // ceTables are the float64 constants of the loss: log64's, and those of
@@ -146,6 +147,28 @@ func crossEntropyLongAVX2(g *gen, c *constTable, t *ceTables) {
 	s.zeroC, s.tailPipe, s.fuse, s.back = true, true, true, true
 	s.pfSelf = pfLong256
 	crossEntropyRows(g, s, c, t, false, func(zero reg.VecVirtual) { g.VXORPS(zero, zero, zero) }, s.longOut, func() { g.SFENCE() })
+}
+
+// crossEntropyLongAVX512 emits CrossEntropyLongRowsAVX512:
+// CrossEntropyLongRowsAVX2's passes on AVX-512, as LogSoftmaxLongRowsAVX512
+// (logsoftmax.go) has LogSoftmaxLongRowsAVX2's: every row's passes 1 and
+// 2 fused into one read of x (with minW, as ScaledSoftmaxLongRowsAVX512),
+// no u kept, and pass 3 recomputing it from the row's end (longOut), with
+// non-temporal stores where the gradient's row is 64-byte aligned and
+// cols a multiple of 16. Package kernels sends it the batches that it
+// sends LogSoftmaxLongRowsAVX512. Its speed has not been measured: no
+// AVX-512 machine was at hand when it was written. Its bits are tested.
+func crossEntropyLongAVX512(g *gen, c *constTable, t *ceTables) {
+	g.function("CrossEntropyLongRowsAVX512", crossEntropySignature,
+		[]string{"AVX", "AVX512F", "CMOV", "FMA3", "MMX+", "SSE", "SSE2"}, // MMX+: SFENCE
+		"CrossEntropyLongRowsAVX512 is CrossEntropyRowsAVX512 for rows too long",
+		"for any cache: it reads x once for passes 1 and 2, and writes dst with",
+		"non-temporal stores where dst is 64-byte aligned and cols a multiple",
+		"of 16. The bits are CrossEntropyRowsAVX512's. It requires AVX-512F.",
+	)
+	s := newSM512(g, c, "cel512")
+	s.tailPipe, s.halfTail, s.zeroC, s.fuse, s.minW, s.back = true, true, true, true, true, true
+	crossEntropyRows(g, s, c, t, true, func(zero reg.VecVirtual) { g.VPXORD(zero, zero, zero) }, s.longOut, nil)
 }
 
 // crossEntropyRows emits the body of a CrossEntropyRows kernel: the

@@ -193,6 +193,9 @@ type sm512 struct {
 	// Measured with minW (as back): 1.07 against 1.10x at 65536 columns,
 	// 1.16x at 128256 either way.
 	noPfLong bool
+	// nt, while a pass 3 of longOut is emitted, makes store write whole
+	// vectors with VMOVNTPS.
+	nt bool
 	// span, while the fused pass of a long row is emitted, holds the
 	// running max and min of x, which stage A updates.
 	span *[2]reg.VecVirtual
@@ -490,7 +493,9 @@ func (s *sm512) load(p Mem, n int, mask reg.Register) []reg.VecVirtual {
 // store stores the vectors at q, q+64, ..., under mask if not nil.
 func (s *sm512) store(v []reg.VecVirtual, q Mem, mask reg.Register) {
 	for i := range v {
-		if mask == nil {
+		if mask == nil && s.nt {
+			s.g.VMOVNTPS(v[i], q.Offset(64*i))
+		} else if mask == nil {
 			s.g.VMOVUPS(v[i], q.Offset(64*i))
 		} else {
 			s.g.VMOVUPS(v[i], mask, q.Offset(64*i))
@@ -2395,6 +2400,28 @@ func (s *sm512) softmaxOut(after string) func(sum reg.VecVirtual) {
 		} else {
 			pass3()
 		}
+	}
+}
+
+// longOut is softmaxOut for the passes of a long row that keeps no u
+// (fuse without keepU: CrossEntropyLongRowsAVX512): pass 3 recomputes u
+// from x, with back from the row's end, and stores with VMOVNTPS where
+// the row's dst and cols*4 are multiples of 64 (ntSplit), so that every
+// whole vector's store is aligned; the row's last cols%16 lanes, and
+// every vector of the other rows, are stored as usual.
+func (s *sm512) longOut(after string) func(sum reg.VecVirtual) {
+	g := s.g
+	hiv, lov := g.ZMM(), g.ZMM() // the row's 1/S, split
+	_, outRecompute := s.outPasses(hiv, lov)
+	pass3 := ntSplit(g, &s.cols, s.label, 64, &s.nt, func(name string, src, dst Op, after string) {
+		s.pass3(name, src, dst, after, outRecompute)
+	})
+	return func(sum reg.VecVirtual) {
+		hi, lo := s.invSplit(sum)
+		g.VBROADCASTSS(hi, hiv)
+		g.VBROADCASTSS(lo, lov)
+		g.Comment("Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed from x.")
+		s.ifZeroC("out", func() { pass3("re", s.src, s.dst, after) })
 	}
 }
 

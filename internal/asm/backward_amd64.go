@@ -113,3 +113,27 @@ func SoftmaxBackwardLongRowsAVX2(dx []float32, y []float32, dy []float32, rows i
 //
 //go:noescape
 func LogSoftmaxBackwardLongRowsAVX2(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// SoftmaxBackwardLongRowsAVX512 applies SoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.SoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows and cols > 0;
+// dx may be y or dy; any other overlap gives unspecified results.
+// It requires AVX-512F.
+// It is SoftmaxBackwardRowsAVX512 for rows too long for any cache: it
+// writes dx with non-temporal stores where dx is 64-byte aligned and
+// cols a multiple of 16.
+//
+//go:noescape
+func SoftmaxBackwardLongRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+
+// LogSoftmaxBackwardLongRowsAVX512 applies LogSoftmaxBackward to each of the rows rows
+// of cols elements, with the bits of fallback.LogSoftmaxBackwardRows. The caller
+// checks the arguments: rows*cols elements in each slice, rows and cols > 0;
+// dx may be y or dy; any other overlap gives unspecified results.
+// It requires AVX-512F.
+// It is LogSoftmaxBackwardRowsAVX512 for rows too long for any cache: it
+// writes dx with non-temporal stores where dx is 64-byte aligned and
+// cols a multiple of 16.
+//
+//go:noescape
+func LogSoftmaxBackwardLongRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)

@@ -10429,3 +10429,1901 @@ lsbl256_done:
 	SFENCE
 	VZEROUPPER
 	RET
+
+// func SoftmaxBackwardLongRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·SoftmaxBackwardLongRowsAVX512(SB), NOSPLIT, $0-88
+	VBROADCASTSS backwardconst<>+384(SB), Z0
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         rows+72(FP), BX
+	MOVQ         cols+80(FP), SI
+	MOVQ         SI, DI
+	ANDQ         $0x0000000f, DI
+	LEAQ         tailmask16<>+0(SB), R8
+	KMOVW        (R8)(DI*2), K1
+	KSHIFTRW     $0x08, K1, K2
+
+sbl512_row:
+	MOVQ SI, DI
+
+	// Pass 1: the float64 sum.
+	MOVQ   CX, R8
+	MOVQ   DX, R9
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+
+sbl512_sum64:
+	CMPQ        DI, $0x00000040
+	JB          sbl512_sumtail
+	VPXORQ      Z3, Z3, Z3
+	VPXORQ      Z4, Z4, Z4
+	VCVTPS2PD   (R8), Z5
+	VCVTPS2PD   (R9), Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD   32(R8), Z5
+	VCVTPS2PD   32(R9), Z6
+	VFMADD231PD Z5, Z6, Z4
+	VCVTPS2PD   64(R8), Z5
+	VCVTPS2PD   64(R9), Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD   96(R8), Z5
+	VCVTPS2PD   96(R9), Z6
+	VFMADD231PD Z5, Z6, Z4
+	VCVTPS2PD   128(R8), Z5
+	VCVTPS2PD   128(R9), Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD   160(R8), Z5
+	VCVTPS2PD   160(R9), Z6
+	VFMADD231PD Z5, Z6, Z4
+	VCVTPS2PD   192(R8), Z5
+	VCVTPS2PD   192(R9), Z6
+	VFMADD231PD Z5, Z6, Z3
+	VCVTPS2PD   224(R8), Z5
+	VCVTPS2PD   224(R9), Z6
+	VFMADD231PD Z5, Z6, Z4
+	PREFETCHT0  2048(R8)
+	PREFETCHT0  2048(R9)
+	PREFETCHT0  2112(R8)
+	PREFETCHT0  2112(R9)
+	PREFETCHT0  2176(R8)
+	PREFETCHT0  2176(R9)
+	PREFETCHT0  2240(R8)
+	PREFETCHT0  2240(R9)
+	VADDPD      Z3, Z1, Z1
+	VADDPD      Z4, Z2, Z2
+	ADDQ        $0x00000100, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, DI
+	JMP         sbl512_sum64
+
+sbl512_sumtail:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  DI, DI
+	JZ     sbl512_sumred
+	VPXORQ Z7, Z7, Z7
+	VPXORQ Z8, Z8, Z8
+
+sbl512_sum16:
+	CMPQ        DI, $0x00000010
+	JB          sbl512_sumlast
+	VCVTPS2PD   (R8), Z5
+	VCVTPS2PD   (R9), Z6
+	VFMADD231PD Z5, Z6, Z7
+	VCVTPS2PD   32(R8), Z5
+	VCVTPS2PD   32(R9), Z6
+	VFMADD231PD Z5, Z6, Z8
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, DI
+	JMP         sbl512_sum16
+
+sbl512_sumlast:
+	TESTQ       DI, DI
+	JZ          sbl512_sumblock
+	VCVTPS2PD.Z (R8), K1, Z5
+	VCVTPS2PD.Z (R9), K1, Z6
+	VFMADD231PD Z5, Z6, Z7
+	VCVTPS2PD.Z 32(R8), K2, Z5
+	VCVTPS2PD.Z 32(R9), K2, Z6
+	VFMADD231PD Z5, Z6, Z8
+
+sbl512_sumblock:
+	VADDPD Z7, Z1, Z1
+	VADDPD Z8, Z2, Z2
+
+sbl512_sumred:
+	VADDPD        Z2, Z1, Z1
+	VSHUFF64X2    $0xee, Z1, Z1, Z5
+	VADDPD        Z5, Z1, Z5
+	VEXTRACTF32X4 $0x01, Z5, X6
+	VADDPD        X6, X5, X6
+	VPERMILPD     $0x01, X6, X5
+	VADDSD        X5, X6, X6
+	VBROADCASTSD  X6, Z5
+
+	// Pass 2 with non-temporal stores where dx is 64-byte aligned and cols a multiple of 16.
+	MOVQ  SI, DI
+	SHLQ  $0x02, DI
+	ORQ   AX, DI
+	TESTQ $0x0000003f, DI
+	JNZ   sbl512_plain
+	MOVQ  SI, DI
+
+sbl512_chunk_nt:
+	LEAQ -1(DI), R8
+	ANDQ $-8192, R8
+	LEAQ (CX)(R8*4), R9
+	LEAQ (DX)(R8*4), R10
+	LEAQ (AX)(R8*4), R11
+	MOVQ DI, R12
+	SUBQ R8, R12
+	MOVQ R8, DI
+
+	// Pass 2: dx.
+sbl512_loop4_nt:
+	CMPQ R12, $0x00000040
+	JB   sbl512_loop4_end_nt
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (R10), Z6
+	VSUBPD    Z5, Z6, Z6
+	VCVTPS2PD (R9), Z9
+	VMULPD    Z9, Z6, Z6
+	VCVTPS2PD 32(R10), Z9
+	VSUBPD    Z5, Z9, Z9
+	VCVTPS2PD 32(R9), Z10
+	VMULPD    Z10, Z9, Z9
+	VCVTPS2PD 64(R10), Z10
+	VSUBPD    Z5, Z10, Z10
+	VCVTPS2PD 64(R9), Z11
+	VMULPD    Z11, Z10, Z10
+	VCVTPS2PD 96(R10), Z11
+	VSUBPD    Z5, Z11, Z11
+	VCVTPS2PD 96(R9), Z12
+	VMULPD    Z12, Z11, Z11
+	VCVTPS2PD 128(R10), Z12
+	VSUBPD    Z5, Z12, Z12
+	VCVTPS2PD 128(R9), Z13
+	VMULPD    Z13, Z12, Z12
+	VCVTPS2PD 160(R10), Z13
+	VSUBPD    Z5, Z13, Z13
+	VCVTPS2PD 160(R9), Z14
+	VMULPD    Z14, Z13, Z13
+	VCVTPS2PD 192(R10), Z14
+	VSUBPD    Z5, Z14, Z14
+	VCVTPS2PD 192(R9), Z15
+	VMULPD    Z15, Z14, Z14
+	VCVTPS2PD 224(R10), Z15
+	VSUBPD    Z5, Z15, Z15
+	VCVTPS2PD 224(R9), Z16
+	VMULPD    Z16, Z15, Z15
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z6, Z6
+	VMOVAPS          Z0, Z9
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z9
+	VMOVNTPS         Z9, (R11)
+	VCVTPD2PS        Z10, Y10
+	VCVTPD2PS        Z11, Y11
+	VINSERTF64X4     $0x01, Y11, Z10, Z10
+	VMOVAPS          Z0, Z6
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z10, Z6
+	VMOVNTPS         Z6, 64(R11)
+	VCVTPD2PS        Z12, Y12
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z12, Z12
+	VMOVAPS          Z0, Z6
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z12, Z6
+	VMOVNTPS         Z6, 128(R11)
+	VCVTPD2PS        Z14, Y14
+	VCVTPD2PS        Z15, Y15
+	VINSERTF64X4     $0x01, Y15, Z14, Z14
+	VMOVAPS          Z0, Z6
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z14, Z6
+	VMOVNTPS         Z6, 192(R11)
+	ADDQ             $0x00000100, R9
+	ADDQ             $0x00000100, R10
+	ADDQ             $0x00000100, R11
+	SUBQ             $0x00000040, R12
+	JMP              sbl512_loop4_nt
+
+sbl512_loop4_end_nt:
+sbl512_loop1_nt:
+	CMPQ R12, $0x00000010
+	JB   sbl512_loop1_end_nt
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (R10), Z6
+	VSUBPD    Z5, Z6, Z6
+	VCVTPS2PD (R9), Z9
+	VMULPD    Z9, Z6, Z6
+	VCVTPS2PD 32(R10), Z9
+	VSUBPD    Z5, Z9, Z9
+	VCVTPS2PD 32(R9), Z10
+	VMULPD    Z10, Z9, Z9
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z6, Z6
+	VMOVAPS          Z0, Z9
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z9
+	VMOVNTPS         Z9, (R11)
+	ADDQ             $0x00000040, R9
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JMP              sbl512_loop1_nt
+
+sbl512_loop1_end_nt:
+	// Tail: the last 0..15 elements, masked.
+	TESTQ R12, R12
+	JZ    sbl512_chunkdone_nt
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (R10), K1, Z6
+	VSUBPD      Z5, Z6, Z6
+	VCVTPS2PD.Z (R9), K1, Z9
+	VMULPD      Z9, Z6, Z6
+	VCVTPS2PD.Z 32(R10), K2, Z9
+	VSUBPD      Z5, Z9, Z9
+	VCVTPS2PD.Z 32(R9), K2, Z10
+	VMULPD      Z10, Z9, Z9
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z6, Z6
+	VMOVAPS          Z0, Z9
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z9
+	VMOVUPS          Z9, K1, (R11)
+
+sbl512_chunkdone_nt:
+	TESTQ DI, DI
+	JNZ   sbl512_chunk_nt
+	JMP   sbl512_done
+
+sbl512_plain:
+	MOVQ SI, DI
+
+sbl512_chunk:
+	LEAQ -1(DI), R8
+	ANDQ $-8192, R8
+	LEAQ (CX)(R8*4), R9
+	LEAQ (DX)(R8*4), R10
+	LEAQ (AX)(R8*4), R11
+	MOVQ DI, R12
+	SUBQ R8, R12
+	MOVQ R8, DI
+
+	// Pass 2: dx.
+sbl512_loop4:
+	CMPQ R12, $0x00000040
+	JB   sbl512_loop4_end
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (R10), Z6
+	VSUBPD    Z5, Z6, Z6
+	VCVTPS2PD (R9), Z9
+	VMULPD    Z9, Z6, Z6
+	VCVTPS2PD 32(R10), Z9
+	VSUBPD    Z5, Z9, Z9
+	VCVTPS2PD 32(R9), Z10
+	VMULPD    Z10, Z9, Z9
+	VCVTPS2PD 64(R10), Z10
+	VSUBPD    Z5, Z10, Z10
+	VCVTPS2PD 64(R9), Z11
+	VMULPD    Z11, Z10, Z10
+	VCVTPS2PD 96(R10), Z11
+	VSUBPD    Z5, Z11, Z11
+	VCVTPS2PD 96(R9), Z12
+	VMULPD    Z12, Z11, Z11
+	VCVTPS2PD 128(R10), Z12
+	VSUBPD    Z5, Z12, Z12
+	VCVTPS2PD 128(R9), Z13
+	VMULPD    Z13, Z12, Z12
+	VCVTPS2PD 160(R10), Z13
+	VSUBPD    Z5, Z13, Z13
+	VCVTPS2PD 160(R9), Z14
+	VMULPD    Z14, Z13, Z13
+	VCVTPS2PD 192(R10), Z14
+	VSUBPD    Z5, Z14, Z14
+	VCVTPS2PD 192(R9), Z15
+	VMULPD    Z15, Z14, Z14
+	VCVTPS2PD 224(R10), Z15
+	VSUBPD    Z5, Z15, Z15
+	VCVTPS2PD 224(R9), Z16
+	VMULPD    Z16, Z15, Z15
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z6, Z6
+	VMOVAPS          Z0, Z9
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z9
+	VMOVUPS          Z9, (R11)
+	VCVTPD2PS        Z10, Y10
+	VCVTPD2PS        Z11, Y11
+	VINSERTF64X4     $0x01, Y11, Z10, Z10
+	VMOVAPS          Z0, Z6
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z10, Z6
+	VMOVUPS          Z6, 64(R11)
+	VCVTPD2PS        Z12, Y12
+	VCVTPD2PS        Z13, Y13
+	VINSERTF64X4     $0x01, Y13, Z12, Z12
+	VMOVAPS          Z0, Z6
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z12, Z6
+	VMOVUPS          Z6, 128(R11)
+	VCVTPD2PS        Z14, Y14
+	VCVTPD2PS        Z15, Y15
+	VINSERTF64X4     $0x01, Y15, Z14, Z14
+	VMOVAPS          Z0, Z6
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z14, Z6
+	VMOVUPS          Z6, 192(R11)
+	ADDQ             $0x00000100, R9
+	ADDQ             $0x00000100, R10
+	ADDQ             $0x00000100, R11
+	SUBQ             $0x00000040, R12
+	JMP              sbl512_loop4
+
+sbl512_loop4_end:
+sbl512_loop1:
+	CMPQ R12, $0x00000010
+	JB   sbl512_loop1_end
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD (R10), Z6
+	VSUBPD    Z5, Z6, Z6
+	VCVTPS2PD (R9), Z9
+	VMULPD    Z9, Z6, Z6
+	VCVTPS2PD 32(R10), Z9
+	VSUBPD    Z5, Z9, Z9
+	VCVTPS2PD 32(R9), Z10
+	VMULPD    Z10, Z9, Z9
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z6, Z6
+	VMOVAPS          Z0, Z9
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z9
+	VMOVUPS          Z9, (R11)
+	ADDQ             $0x00000040, R9
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JMP              sbl512_loop1
+
+sbl512_loop1_end:
+	// Tail: the last 0..15 elements, masked.
+	TESTQ R12, R12
+	JZ    sbl512_chunkdone
+
+	// dx = y * (dy - dot) in float64.
+	VCVTPS2PD.Z (R10), K1, Z6
+	VSUBPD      Z5, Z6, Z6
+	VCVTPS2PD.Z (R9), K1, Z9
+	VMULPD      Z9, Z6, Z6
+	VCVTPS2PD.Z 32(R10), K2, Z9
+	VSUBPD      Z5, Z9, Z9
+	VCVTPS2PD.Z 32(R9), K2, Z10
+	VMULPD      Z10, Z9, Z9
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z6, Y6
+	VCVTPD2PS        Z9, Y9
+	VINSERTF64X4     $0x01, Y9, Z6, Z6
+	VMOVAPS          Z0, Z9
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z6, Z9
+	VMOVUPS          Z9, K1, (R11)
+
+sbl512_chunkdone:
+	TESTQ DI, DI
+	JNZ   sbl512_chunk
+
+sbl512_done:
+	LEAQ (CX)(SI*4), CX
+	LEAQ (DX)(SI*4), DX
+	LEAQ (AX)(SI*4), AX
+	DECQ BX
+	JNZ  sbl512_row
+	SFENCE
+	VZEROUPPER
+	RET
+
+// func LogSoftmaxBackwardLongRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·LogSoftmaxBackwardLongRowsAVX512(SB), NOSPLIT, $8-88
+	VBROADCASTSS backwardconst<>+0(SB), Z0
+	VBROADCASTSS backwardconst<>+32(SB), Z1
+	VBROADCASTSS backwardconst<>+64(SB), Z2
+	VBROADCASTSS backwardconst<>+96(SB), Z3
+	VBROADCASTSS backwardconst<>+128(SB), Z4
+	VBROADCASTSS backwardconst<>+160(SB), Z5
+	VBROADCASTSS backwardconst<>+192(SB), Z6
+	VBROADCASTSS backwardconst<>+224(SB), Z7
+	VBROADCASTSS backwardconst<>+256(SB), Z8
+	VBROADCASTSS backwardconst<>+288(SB), Z9
+	VBROADCASTSS backwardconst<>+320(SB), Z10
+	VBROADCASTSS backwardconst<>+352(SB), Z11
+	VBROADCASTSS backwardconst<>+384(SB), Z12
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         dy_base+48(FP), DX
+	MOVQ         rows+72(FP), BX
+	MOVQ         cols+80(FP), SI
+	MOVQ         SI, DI
+	ANDQ         $0x0000000f, DI
+	LEAQ         tailmask16<>+0(SB), R8
+	KMOVW        (R8)(DI*2), K1
+	KSHIFTRW     $0x08, K1, K2
+
+lsbl512_row:
+	MOVQ SI, DI
+	MOVQ CX, R8
+
+	// Pass 1: the float64 sum.
+	MOVQ   DX, R9
+	VPXORQ Z13, Z13, Z13
+	VPXORQ Z14, Z14, Z14
+	VPXORQ Z11, Z11, Z15
+	VPXORQ Z11, Z11, Z16
+
+lsbl512_sum64:
+	CMPQ       DI, $0x00000040
+	JB         lsbl512_sumtail
+	VPXORQ     Z17, Z17, Z17
+	VPXORQ     Z18, Z18, Z18
+	VCVTPS2PD  (R9), Z19
+	VADDPD     Z19, Z17, Z17
+	VCVTPS2PD  32(R9), Z19
+	VADDPD     Z19, Z18, Z18
+	VCVTPS2PD  64(R9), Z19
+	VADDPD     Z19, Z17, Z17
+	VCVTPS2PD  96(R9), Z19
+	VADDPD     Z19, Z18, Z18
+	VCVTPS2PD  128(R9), Z19
+	VADDPD     Z19, Z17, Z17
+	VCVTPS2PD  160(R9), Z19
+	VADDPD     Z19, Z18, Z18
+	VCVTPS2PD  192(R9), Z19
+	VADDPD     Z19, Z17, Z17
+	VCVTPS2PD  224(R9), Z19
+	VADDPD     Z19, Z18, Z18
+	PREFETCHT0 2048(R9)
+	PREFETCHT0 2048(R8)
+	PREFETCHT0 2112(R9)
+	PREFETCHT0 2112(R8)
+	PREFETCHT0 2176(R9)
+	PREFETCHT0 2176(R8)
+	PREFETCHT0 2240(R9)
+	PREFETCHT0 2240(R8)
+	VPMAXUD    (R8), Z15, Z15
+	VPMAXSD    (R8), Z16, Z16
+	VPMAXUD    64(R8), Z15, Z15
+	VPMAXSD    64(R8), Z16, Z16
+	VPMAXUD    128(R8), Z15, Z15
+	VPMAXSD    128(R8), Z16, Z16
+	VPMAXUD    192(R8), Z15, Z15
+	VPMAXSD    192(R8), Z16, Z16
+	VADDPD     Z17, Z13, Z13
+	VADDPD     Z18, Z14, Z14
+	ADDQ       $0x00000100, R9
+	SUBQ       $0x00000040, DI
+	ADDQ       $0x00000100, R8
+	JMP        lsbl512_sum64
+
+lsbl512_sumtail:
+	// The last block: 0..3 whole vectors, then 0..15 lanes.
+	TESTQ  DI, DI
+	JZ     lsbl512_sumred
+	VPXORQ Z20, Z20, Z20
+	VPXORQ Z21, Z21, Z21
+
+lsbl512_sum16:
+	CMPQ      DI, $0x00000010
+	JB        lsbl512_sumlast
+	VCVTPS2PD (R9), Z19
+	VADDPD    Z19, Z20, Z20
+	VCVTPS2PD 32(R9), Z19
+	VADDPD    Z19, Z21, Z21
+	VPMAXUD   (R8), Z15, Z15
+	VPMAXSD   (R8), Z16, Z16
+	ADDQ      $0x00000040, R9
+	SUBQ      $0x00000010, DI
+	ADDQ      $0x00000040, R8
+	JMP       lsbl512_sum16
+
+lsbl512_sumlast:
+	TESTQ       DI, DI
+	JZ          lsbl512_sumblock
+	VCVTPS2PD.Z (R9), K1, Z19
+	VADDPD      Z19, Z20, Z20
+	VCVTPS2PD.Z 32(R9), K2, Z19
+	VADDPD      Z19, Z21, Z21
+
+lsbl512_sumblock:
+	VADDPD Z20, Z13, Z13
+	VADDPD Z21, Z14, Z14
+
+lsbl512_sumred:
+	VADDPD        Z14, Z13, Z13
+	VSHUFF64X2    $0xee, Z13, Z13, Z19
+	VADDPD        Z19, Z13, Z19
+	VEXTRACTF32X4 $0x01, Z19, X22
+	VADDPD        X22, X19, X22
+	VPERMILPD     $0x01, X22, X19
+	VADDSD        X19, X22, X22
+	VBROADCASTSD  X22, Z19
+	MOVQ          $0x00000000, (SP)
+
+	// A fast row: y's whole vectors in [-87, 87], sum finite.
+	VPCMPUD.BCST $0x06, backwardconst<>+512(SB), Z15, K3
+	VPCMPD.BCST  $0x06, backwardconst<>+480(SB), Z16, K4
+	KORTESTW     K3, K4
+	JNZ          lsbl512_slowrow
+	VSUBSD       X19, X19, X15
+	VUCOMISD     X15, X15
+	JP           lsbl512_slowrow
+	MOVQ         $0x00000001, (SP)
+
+lsbl512_slowrow:
+	// Pass 2 with non-temporal stores where dx is 64-byte aligned and cols a multiple of 16.
+	MOVQ  SI, DI
+	SHLQ  $0x02, DI
+	ORQ   AX, DI
+	TESTQ $0x0000003f, DI
+	JNZ   lsbl512_plain
+	MOVQ  SI, DI
+
+lsbl512_chunk_nt:
+	LEAQ -1(DI), R8
+	ANDQ $-8192, R8
+	LEAQ (CX)(R8*4), R9
+	LEAQ (DX)(R8*4), R10
+	LEAQ (AX)(R8*4), R11
+	MOVQ DI, R12
+	SUBQ R8, R12
+	MOVQ R8, DI
+
+	// Pass 2: dx.
+	CMPQ (SP), $0x00000000
+	JE   lsbl512_general_nt
+	CMPQ R12, $0x00000040
+	JB   lsbl512_nopipe_nt
+
+	// Pipeline prologue: step 0 through stages A and B, step 1 through A.
+	VMOVUPS     (R9), Z15
+	VMOVUPS     64(R9), Z16
+	VMOVAPS     Z3, Z22
+	VMOVAPS     Z3, Z23
+	VFMADD231PS Z2, Z15, Z22
+	VFMADD231PS Z2, Z16, Z23
+	VSUBPS      Z3, Z22, Z22
+	VSUBPS      Z3, Z23, Z23
+	VFMADD231PS Z4, Z22, Z15
+	VFMADD231PS Z4, Z23, Z16
+	VFMADD231PS Z5, Z22, Z15
+	VFMADD231PS Z5, Z23, Z16
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+	VMOVAPS     Z6, Z24
+	VMOVAPS     Z6, Z25
+	VFMADD213PS Z7, Z15, Z24
+	VFMADD213PS Z7, Z16, Z25
+	VFMADD213PS Z8, Z15, Z24
+	VFMADD213PS Z8, Z16, Z25
+	VFMADD213PS Z9, Z15, Z24
+	VFMADD213PS Z9, Z16, Z25
+	VFMADD213PS Z10, Z15, Z24
+	VFMADD213PS Z10, Z16, Z25
+	VFMADD213PS Z11, Z15, Z24
+	VFMADD213PS Z11, Z16, Z25
+	VFMADD213PS Z11, Z15, Z24
+	VFMADD213PS Z11, Z16, Z25
+	VSCALEFPS   Z22, Z24, Z24
+	VSCALEFPS   Z23, Z25, Z25
+	VMOVUPS     (R9), Z15
+	VMOVUPS     64(R9), Z16
+	VMOVAPS     Z3, Z22
+	VMOVAPS     Z3, Z23
+	VFMADD231PS Z2, Z15, Z22
+	VFMADD231PS Z2, Z16, Z23
+	VSUBPS      Z3, Z22, Z22
+	VSUBPS      Z3, Z23, Z23
+	VFMADD231PS Z4, Z22, Z15
+	VFMADD231PS Z4, Z23, Z16
+	VFMADD231PS Z5, Z22, Z15
+	VFMADD231PS Z5, Z23, Z16
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+
+lsbl512_pipe_nt:
+	CMPQ R12, $0x00000020
+	JB   lsbl512_drain_nt
+
+	// One step: C of step j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z24, Y26
+	VCVTPS2PD     Y24, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -256(R10), Z27
+	VSUBPD        Z24, Z27, Z27
+	VCVTPS2PD     Y26, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -224(R10), Z26
+	VSUBPD        Z24, Z26, Z26
+	VEXTRACTF64X4 $0x01, Z25, Y24
+	VCVTPS2PD     Y25, Z25
+	VMULPD        Z19, Z25, Z25
+	VCVTPS2PD     -192(R10), Z28
+	VSUBPD        Z25, Z28, Z28
+	VCVTPS2PD     Y24, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -160(R10), Z25
+	VSUBPD        Z24, Z25, Z25
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z27, Y27
+	VCVTPD2PS    Z26, Y26
+	VINSERTF64X4 $0x01, Y26, Z27, Z27
+	VMOVNTPS     Z27, -256(R11)
+	VCVTPD2PS    Z28, Y28
+	VCVTPD2PS    Z25, Y25
+	VINSERTF64X4 $0x01, Y25, Z28, Z28
+	VMOVNTPS     Z28, -192(R11)
+	VMOVAPS      Z6, Z24
+	VMOVAPS      Z6, Z25
+	VFMADD213PS  Z7, Z15, Z24
+	VFMADD213PS  Z7, Z16, Z25
+	VFMADD213PS  Z8, Z15, Z24
+	VFMADD213PS  Z8, Z16, Z25
+	VFMADD213PS  Z9, Z15, Z24
+	VFMADD213PS  Z9, Z16, Z25
+	VFMADD213PS  Z10, Z15, Z24
+	VFMADD213PS  Z10, Z16, Z25
+	VFMADD213PS  Z11, Z15, Z24
+	VFMADD213PS  Z11, Z16, Z25
+	VFMADD213PS  Z11, Z15, Z24
+	VFMADD213PS  Z11, Z16, Z25
+	VSCALEFPS    Z22, Z24, Z24
+	VSCALEFPS    Z23, Z25, Z25
+	VMOVUPS      (R9), Z15
+	VMOVUPS      64(R9), Z16
+	VMOVAPS      Z3, Z22
+	VMOVAPS      Z3, Z23
+	VFMADD231PS  Z2, Z15, Z22
+	VFMADD231PS  Z2, Z16, Z23
+	VSUBPS       Z3, Z22, Z22
+	VSUBPS       Z3, Z23, Z23
+	VFMADD231PS  Z4, Z22, Z15
+	VFMADD231PS  Z4, Z23, Z16
+	VFMADD231PS  Z5, Z22, Z15
+	VFMADD231PS  Z5, Z23, Z16
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000080, R10
+	ADDQ         $0x00000080, R11
+	SUBQ         $0x00000020, R12
+	JMP          lsbl512_pipe_nt
+
+lsbl512_drain_nt:
+	// Pipeline epilogue: the last two steps through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z24, Y26
+	VCVTPS2PD     Y24, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -256(R10), Z27
+	VSUBPD        Z24, Z27, Z27
+	VCVTPS2PD     Y26, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -224(R10), Z26
+	VSUBPD        Z24, Z26, Z26
+	VEXTRACTF64X4 $0x01, Z25, Y24
+	VCVTPS2PD     Y25, Z25
+	VMULPD        Z19, Z25, Z25
+	VCVTPS2PD     -192(R10), Z28
+	VSUBPD        Z25, Z28, Z28
+	VCVTPS2PD     Y24, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -160(R10), Z25
+	VSUBPD        Z24, Z25, Z25
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z27, Y27
+	VCVTPD2PS    Z26, Y26
+	VINSERTF64X4 $0x01, Y26, Z27, Z27
+	VMOVNTPS     Z27, -256(R11)
+	VCVTPD2PS    Z28, Y28
+	VCVTPD2PS    Z25, Y25
+	VINSERTF64X4 $0x01, Y25, Z28, Z28
+	VMOVNTPS     Z28, -192(R11)
+	VMOVAPS      Z6, Z24
+	VMOVAPS      Z6, Z25
+	VFMADD213PS  Z7, Z15, Z24
+	VFMADD213PS  Z7, Z16, Z25
+	VFMADD213PS  Z8, Z15, Z24
+	VFMADD213PS  Z8, Z16, Z25
+	VFMADD213PS  Z9, Z15, Z24
+	VFMADD213PS  Z9, Z16, Z25
+	VFMADD213PS  Z10, Z15, Z24
+	VFMADD213PS  Z10, Z16, Z25
+	VFMADD213PS  Z11, Z15, Z24
+	VFMADD213PS  Z11, Z16, Z25
+	VFMADD213PS  Z11, Z15, Z24
+	VFMADD213PS  Z11, Z16, Z25
+	VSCALEFPS    Z22, Z24, Z24
+	VSCALEFPS    Z23, Z25, Z25
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z24, Y15
+	VCVTPS2PD     Y24, Z16
+	VMULPD        Z19, Z16, Z16
+	VCVTPS2PD     -128(R10), Z22
+	VSUBPD        Z16, Z22, Z22
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     -96(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z25, Y15
+	VCVTPS2PD     Y25, Z23
+	VMULPD        Z19, Z23, Z23
+	VCVTPS2PD     -64(R10), Z24
+	VSUBPD        Z23, Z24, Z24
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     -32(R10), Z23
+	VSUBPD        Z15, Z23, Z23
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z22, Y22
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z22, Z22
+	VMOVNTPS     Z22, -128(R11)
+	VCVTPD2PS    Z24, Y24
+	VCVTPD2PS    Z23, Y23
+	VINSERTF64X4 $0x01, Y23, Z24, Z24
+	VMOVNTPS     Z24, -64(R11)
+
+lsbl512_nopipe_nt:
+lsbl512_loop4_fast_nt:
+	CMPQ    R12, $0x00000040
+	JB      lsbl512_loop4_end_fast_nt
+	VMOVUPS (R9), Z15
+	VMOVUPS 64(R9), Z16
+	VMOVUPS 128(R9), Z22
+	VMOVUPS 192(R9), Z23
+
+	// e = exp(y), the Exp kernel's, without its clamps (see fastRow).
+	// t = fma(y, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z24
+	VMOVAPS     Z3, Z25
+	VMOVAPS     Z3, Z26
+	VMOVAPS     Z3, Z27
+	VFMADD231PS Z2, Z15, Z24
+	VFMADD231PS Z2, Z16, Z25
+	VFMADD231PS Z2, Z22, Z26
+	VFMADD231PS Z2, Z23, Z27
+	VSUBPS      Z3, Z24, Z24
+	VSUBPS      Z3, Z25, Z25
+	VSUBPS      Z3, Z26, Z26
+	VSUBPS      Z3, Z27, Z27
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, y)).
+	VFMADD231PS Z4, Z24, Z15
+	VFMADD231PS Z4, Z25, Z16
+	VFMADD231PS Z4, Z26, Z22
+	VFMADD231PS Z4, Z27, Z23
+	VFMADD231PS Z5, Z24, Z15
+	VFMADD231PS Z5, Z25, Z16
+	VFMADD231PS Z5, Z26, Z22
+	VFMADD231PS Z5, Z27, Z23
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z28
+	VMOVAPS     Z6, Z29
+	VMOVAPS     Z6, Z30
+	VMOVAPS     Z6, Z31
+	VFMADD213PS Z7, Z15, Z28
+	VFMADD213PS Z7, Z16, Z29
+	VFMADD213PS Z7, Z22, Z30
+	VFMADD213PS Z7, Z23, Z31
+	VFMADD213PS Z8, Z15, Z28
+	VFMADD213PS Z8, Z16, Z29
+	VFMADD213PS Z8, Z22, Z30
+	VFMADD213PS Z8, Z23, Z31
+	VFMADD213PS Z9, Z15, Z28
+	VFMADD213PS Z9, Z16, Z29
+	VFMADD213PS Z9, Z22, Z30
+	VFMADD213PS Z9, Z23, Z31
+	VFMADD213PS Z10, Z15, Z28
+	VFMADD213PS Z10, Z16, Z29
+	VFMADD213PS Z10, Z22, Z30
+	VFMADD213PS Z10, Z23, Z31
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z28
+	VFMADD213PS Z11, Z16, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+	VFMADD213PS Z11, Z15, Z28
+	VFMADD213PS Z11, Z16, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z24, Z28, Z15
+	VSCALEFPS Z25, Z29, Z16
+	VSCALEFPS Z26, Z30, Z22
+	VSCALEFPS Z27, Z31, Z23
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y24
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     (R10), Z25
+	VSUBPD        Z15, Z25, Z25
+	VCVTPS2PD     Y24, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     32(R10), Z24
+	VSUBPD        Z15, Z24, Z24
+	VEXTRACTF64X4 $0x01, Z16, Y15
+	VCVTPS2PD     Y16, Z16
+	VMULPD        Z19, Z16, Z16
+	VCVTPS2PD     64(R10), Z26
+	VSUBPD        Z16, Z26, Z26
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     96(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z22, Y15
+	VCVTPS2PD     Y22, Z22
+	VMULPD        Z19, Z22, Z22
+	VCVTPS2PD     128(R10), Z27
+	VSUBPD        Z22, Z27, Z27
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     160(R10), Z22
+	VSUBPD        Z15, Z22, Z22
+	VEXTRACTF64X4 $0x01, Z23, Y15
+	VCVTPS2PD     Y23, Z23
+	VMULPD        Z19, Z23, Z23
+	VCVTPS2PD     192(R10), Z28
+	VSUBPD        Z23, Z28, Z28
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     224(R10), Z23
+	VSUBPD        Z15, Z23, Z23
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z25, Y25
+	VCVTPD2PS    Z24, Y24
+	VINSERTF64X4 $0x01, Y24, Z25, Z25
+	VMOVNTPS     Z25, (R11)
+	VCVTPD2PS    Z26, Y26
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z26, Z26
+	VMOVNTPS     Z26, 64(R11)
+	VCVTPD2PS    Z27, Y27
+	VCVTPD2PS    Z22, Y22
+	VINSERTF64X4 $0x01, Y22, Z27, Z27
+	VMOVNTPS     Z27, 128(R11)
+	VCVTPD2PS    Z28, Y28
+	VCVTPD2PS    Z23, Y23
+	VINSERTF64X4 $0x01, Y23, Z28, Z28
+	VMOVNTPS     Z28, 192(R11)
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x00000100, R10
+	ADDQ         $0x00000100, R11
+	SUBQ         $0x00000040, R12
+	JMP          lsbl512_loop4_fast_nt
+
+lsbl512_loop4_end_fast_nt:
+lsbl512_loop1_fast_nt:
+	CMPQ    R12, $0x00000010
+	JB      lsbl512_loop1_end_fast_nt
+	VMOVUPS (R9), Z15
+
+	// e = exp(y), the Exp kernel's, without its clamps (see fastRow).
+	// t = fma(y, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z16
+	VFMADD231PS Z2, Z15, Z16
+	VSUBPS      Z3, Z16, Z16
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, y)).
+	VFMADD231PS Z4, Z16, Z15
+	VFMADD231PS Z5, Z16, Z15
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z22
+	VFMADD213PS Z7, Z15, Z22
+	VFMADD213PS Z8, Z15, Z22
+	VFMADD213PS Z9, Z15, Z22
+	VFMADD213PS Z10, Z15, Z22
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z22
+	VFMADD213PS Z11, Z15, Z22
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z16, Z22, Z15
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y16
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     (R10), Z22
+	VSUBPD        Z15, Z22, Z22
+	VCVTPS2PD     Y16, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     32(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z22, Y22
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z22, Z22
+	VMOVNTPS     Z22, (R11)
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R12
+	JMP          lsbl512_loop1_fast_nt
+
+lsbl512_loop1_end_fast_nt:
+	JMP lsbl512_tail_nt
+
+lsbl512_general_nt:
+lsbl512_loop4_nt:
+	CMPQ    R12, $0x00000040
+	JB      lsbl512_loop4_end_nt
+	VMOVUPS (R9), Z15
+	VMOVUPS 64(R9), Z16
+	VMOVUPS 128(R9), Z22
+	VMOVUPS 192(R9), Z23
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z15, Z0, Z15
+	VMAXPS Z16, Z0, Z16
+	VMAXPS Z22, Z0, Z22
+	VMAXPS Z23, Z0, Z23
+	VMINPS Z15, Z1, Z15
+	VMINPS Z16, Z1, Z16
+	VMINPS Z22, Z1, Z22
+	VMINPS Z23, Z1, Z23
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z24
+	VMOVAPS     Z3, Z25
+	VMOVAPS     Z3, Z26
+	VMOVAPS     Z3, Z27
+	VFMADD231PS Z2, Z15, Z24
+	VFMADD231PS Z2, Z16, Z25
+	VFMADD231PS Z2, Z22, Z26
+	VFMADD231PS Z2, Z23, Z27
+	VSUBPS      Z3, Z24, Z24
+	VSUBPS      Z3, Z25, Z25
+	VSUBPS      Z3, Z26, Z26
+	VSUBPS      Z3, Z27, Z27
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z24, Z15
+	VFMADD231PS Z4, Z25, Z16
+	VFMADD231PS Z4, Z26, Z22
+	VFMADD231PS Z4, Z27, Z23
+	VFMADD231PS Z5, Z24, Z15
+	VFMADD231PS Z5, Z25, Z16
+	VFMADD231PS Z5, Z26, Z22
+	VFMADD231PS Z5, Z27, Z23
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z28
+	VMOVAPS     Z6, Z29
+	VMOVAPS     Z6, Z30
+	VMOVAPS     Z6, Z31
+	VFMADD213PS Z7, Z15, Z28
+	VFMADD213PS Z7, Z16, Z29
+	VFMADD213PS Z7, Z22, Z30
+	VFMADD213PS Z7, Z23, Z31
+	VFMADD213PS Z8, Z15, Z28
+	VFMADD213PS Z8, Z16, Z29
+	VFMADD213PS Z8, Z22, Z30
+	VFMADD213PS Z8, Z23, Z31
+	VFMADD213PS Z9, Z15, Z28
+	VFMADD213PS Z9, Z16, Z29
+	VFMADD213PS Z9, Z22, Z30
+	VFMADD213PS Z9, Z23, Z31
+	VFMADD213PS Z10, Z15, Z28
+	VFMADD213PS Z10, Z16, Z29
+	VFMADD213PS Z10, Z22, Z30
+	VFMADD213PS Z10, Z23, Z31
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z28
+	VFMADD213PS Z11, Z16, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+	VFMADD213PS Z11, Z15, Z28
+	VFMADD213PS Z11, Z16, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z24, Z28, Z15
+	VSCALEFPS Z25, Z29, Z16
+	VSCALEFPS Z26, Z30, Z22
+	VSCALEFPS Z27, Z31, Z23
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y24
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     (R10), Z25
+	VSUBPD        Z15, Z25, Z25
+	VCVTPS2PD     Y24, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     32(R10), Z24
+	VSUBPD        Z15, Z24, Z24
+	VEXTRACTF64X4 $0x01, Z16, Y15
+	VCVTPS2PD     Y16, Z16
+	VMULPD        Z19, Z16, Z16
+	VCVTPS2PD     64(R10), Z26
+	VSUBPD        Z16, Z26, Z26
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     96(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z22, Y15
+	VCVTPS2PD     Y22, Z22
+	VMULPD        Z19, Z22, Z22
+	VCVTPS2PD     128(R10), Z27
+	VSUBPD        Z22, Z27, Z27
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     160(R10), Z22
+	VSUBPD        Z15, Z22, Z22
+	VEXTRACTF64X4 $0x01, Z23, Y15
+	VCVTPS2PD     Y23, Z23
+	VMULPD        Z19, Z23, Z23
+	VCVTPS2PD     192(R10), Z28
+	VSUBPD        Z23, Z28, Z28
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     224(R10), Z23
+	VSUBPD        Z15, Z23, Z23
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z25, Y25
+	VCVTPD2PS        Z24, Y24
+	VINSERTF64X4     $0x01, Y24, Z25, Z25
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z25, Z15
+	VMOVNTPS         Z15, (R11)
+	VCVTPD2PS        Z26, Y26
+	VCVTPD2PS        Z16, Y16
+	VINSERTF64X4     $0x01, Y16, Z26, Z26
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z26, Z15
+	VMOVNTPS         Z15, 64(R11)
+	VCVTPD2PS        Z27, Y27
+	VCVTPD2PS        Z22, Y22
+	VINSERTF64X4     $0x01, Y22, Z27, Z27
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z27, Z15
+	VMOVNTPS         Z15, 128(R11)
+	VCVTPD2PS        Z28, Y28
+	VCVTPD2PS        Z23, Y23
+	VINSERTF64X4     $0x01, Y23, Z28, Z28
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z28, Z15
+	VMOVNTPS         Z15, 192(R11)
+	ADDQ             $0x00000100, R9
+	ADDQ             $0x00000100, R10
+	ADDQ             $0x00000100, R11
+	SUBQ             $0x00000040, R12
+	JMP              lsbl512_loop4_nt
+
+lsbl512_loop4_end_nt:
+lsbl512_loop1_nt:
+	CMPQ    R12, $0x00000010
+	JB      lsbl512_loop1_end_nt
+	VMOVUPS (R9), Z15
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z15, Z0, Z15
+	VMINPS Z15, Z1, Z15
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z16
+	VFMADD231PS Z2, Z15, Z16
+	VSUBPS      Z3, Z16, Z16
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z16, Z15
+	VFMADD231PS Z5, Z16, Z15
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z22
+	VFMADD213PS Z7, Z15, Z22
+	VFMADD213PS Z8, Z15, Z22
+	VFMADD213PS Z9, Z15, Z22
+	VFMADD213PS Z10, Z15, Z22
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z22
+	VFMADD213PS Z11, Z15, Z22
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z16, Z22, Z15
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y16
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     (R10), Z22
+	VSUBPD        Z15, Z22, Z22
+	VCVTPS2PD     Y16, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     32(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z22, Y22
+	VCVTPD2PS        Z16, Y16
+	VINSERTF64X4     $0x01, Y16, Z22, Z22
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z22, Z15
+	VMOVNTPS         Z15, (R11)
+	ADDQ             $0x00000040, R9
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JMP              lsbl512_loop1_nt
+
+lsbl512_loop1_end_nt:
+lsbl512_tail_nt:
+	// Tail: the last 0..15 elements, masked.
+	TESTQ     R12, R12
+	JZ        lsbl512_chunkdone_nt
+	VMOVUPS.Z (R9), K1, Z15
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z15, Z0, Z15
+	VMINPS Z15, Z1, Z15
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z16
+	VFMADD231PS Z2, Z15, Z16
+	VSUBPS      Z3, Z16, Z16
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z16, Z15
+	VFMADD231PS Z5, Z16, Z15
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z22
+	VFMADD213PS Z7, Z15, Z22
+	VFMADD213PS Z8, Z15, Z22
+	VFMADD213PS Z9, Z15, Z22
+	VFMADD213PS Z10, Z15, Z22
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z22
+	VFMADD213PS Z11, Z15, Z22
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z16, Z22, Z15
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y16
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD.Z   (R10), K1, Z22
+	VSUBPD        Z15, Z22, Z22
+	VCVTPS2PD     Y16, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD.Z   32(R10), K2, Z16
+	VSUBPD        Z15, Z16, Z16
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z22, Y22
+	VCVTPD2PS        Z16, Y16
+	VINSERTF64X4     $0x01, Y16, Z22, Z22
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z22, Z15
+	VMOVUPS          Z15, K1, (R11)
+
+lsbl512_chunkdone_nt:
+	TESTQ DI, DI
+	JNZ   lsbl512_chunk_nt
+	JMP   lsbl512_done
+
+lsbl512_plain:
+	MOVQ SI, DI
+
+lsbl512_chunk:
+	LEAQ -1(DI), R8
+	ANDQ $-8192, R8
+	LEAQ (CX)(R8*4), R9
+	LEAQ (DX)(R8*4), R10
+	LEAQ (AX)(R8*4), R11
+	MOVQ DI, R12
+	SUBQ R8, R12
+	MOVQ R8, DI
+
+	// Pass 2: dx.
+	CMPQ (SP), $0x00000000
+	JE   lsbl512_general
+	CMPQ R12, $0x00000040
+	JB   lsbl512_nopipe
+
+	// Pipeline prologue: step 0 through stages A and B, step 1 through A.
+	VMOVUPS     (R9), Z15
+	VMOVUPS     64(R9), Z16
+	VMOVAPS     Z3, Z22
+	VMOVAPS     Z3, Z23
+	VFMADD231PS Z2, Z15, Z22
+	VFMADD231PS Z2, Z16, Z23
+	VSUBPS      Z3, Z22, Z22
+	VSUBPS      Z3, Z23, Z23
+	VFMADD231PS Z4, Z22, Z15
+	VFMADD231PS Z4, Z23, Z16
+	VFMADD231PS Z5, Z22, Z15
+	VFMADD231PS Z5, Z23, Z16
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+	VMOVAPS     Z6, Z24
+	VMOVAPS     Z6, Z25
+	VFMADD213PS Z7, Z15, Z24
+	VFMADD213PS Z7, Z16, Z25
+	VFMADD213PS Z8, Z15, Z24
+	VFMADD213PS Z8, Z16, Z25
+	VFMADD213PS Z9, Z15, Z24
+	VFMADD213PS Z9, Z16, Z25
+	VFMADD213PS Z10, Z15, Z24
+	VFMADD213PS Z10, Z16, Z25
+	VFMADD213PS Z11, Z15, Z24
+	VFMADD213PS Z11, Z16, Z25
+	VFMADD213PS Z11, Z15, Z24
+	VFMADD213PS Z11, Z16, Z25
+	VSCALEFPS   Z22, Z24, Z24
+	VSCALEFPS   Z23, Z25, Z25
+	VMOVUPS     (R9), Z15
+	VMOVUPS     64(R9), Z16
+	VMOVAPS     Z3, Z22
+	VMOVAPS     Z3, Z23
+	VFMADD231PS Z2, Z15, Z22
+	VFMADD231PS Z2, Z16, Z23
+	VSUBPS      Z3, Z22, Z22
+	VSUBPS      Z3, Z23, Z23
+	VFMADD231PS Z4, Z22, Z15
+	VFMADD231PS Z4, Z23, Z16
+	VFMADD231PS Z5, Z22, Z15
+	VFMADD231PS Z5, Z23, Z16
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x00000020, R12
+
+lsbl512_pipe:
+	CMPQ R12, $0x00000020
+	JB   lsbl512_drain
+
+	// One step: C of step j-2, B of j-1, A of j.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z24, Y26
+	VCVTPS2PD     Y24, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -256(R10), Z27
+	VSUBPD        Z24, Z27, Z27
+	VCVTPS2PD     Y26, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -224(R10), Z26
+	VSUBPD        Z24, Z26, Z26
+	VEXTRACTF64X4 $0x01, Z25, Y24
+	VCVTPS2PD     Y25, Z25
+	VMULPD        Z19, Z25, Z25
+	VCVTPS2PD     -192(R10), Z28
+	VSUBPD        Z25, Z28, Z28
+	VCVTPS2PD     Y24, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -160(R10), Z25
+	VSUBPD        Z24, Z25, Z25
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z27, Y27
+	VCVTPD2PS    Z26, Y26
+	VINSERTF64X4 $0x01, Y26, Z27, Z27
+	VMOVUPS      Z27, -256(R11)
+	VCVTPD2PS    Z28, Y28
+	VCVTPD2PS    Z25, Y25
+	VINSERTF64X4 $0x01, Y25, Z28, Z28
+	VMOVUPS      Z28, -192(R11)
+	VMOVAPS      Z6, Z24
+	VMOVAPS      Z6, Z25
+	VFMADD213PS  Z7, Z15, Z24
+	VFMADD213PS  Z7, Z16, Z25
+	VFMADD213PS  Z8, Z15, Z24
+	VFMADD213PS  Z8, Z16, Z25
+	VFMADD213PS  Z9, Z15, Z24
+	VFMADD213PS  Z9, Z16, Z25
+	VFMADD213PS  Z10, Z15, Z24
+	VFMADD213PS  Z10, Z16, Z25
+	VFMADD213PS  Z11, Z15, Z24
+	VFMADD213PS  Z11, Z16, Z25
+	VFMADD213PS  Z11, Z15, Z24
+	VFMADD213PS  Z11, Z16, Z25
+	VSCALEFPS    Z22, Z24, Z24
+	VSCALEFPS    Z23, Z25, Z25
+	VMOVUPS      (R9), Z15
+	VMOVUPS      64(R9), Z16
+	VMOVAPS      Z3, Z22
+	VMOVAPS      Z3, Z23
+	VFMADD231PS  Z2, Z15, Z22
+	VFMADD231PS  Z2, Z16, Z23
+	VSUBPS       Z3, Z22, Z22
+	VSUBPS       Z3, Z23, Z23
+	VFMADD231PS  Z4, Z22, Z15
+	VFMADD231PS  Z4, Z23, Z16
+	VFMADD231PS  Z5, Z22, Z15
+	VFMADD231PS  Z5, Z23, Z16
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000080, R10
+	ADDQ         $0x00000080, R11
+	SUBQ         $0x00000020, R12
+	JMP          lsbl512_pipe
+
+lsbl512_drain:
+	// Pipeline epilogue: the last two steps through stages B and C.
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z24, Y26
+	VCVTPS2PD     Y24, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -256(R10), Z27
+	VSUBPD        Z24, Z27, Z27
+	VCVTPS2PD     Y26, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -224(R10), Z26
+	VSUBPD        Z24, Z26, Z26
+	VEXTRACTF64X4 $0x01, Z25, Y24
+	VCVTPS2PD     Y25, Z25
+	VMULPD        Z19, Z25, Z25
+	VCVTPS2PD     -192(R10), Z28
+	VSUBPD        Z25, Z28, Z28
+	VCVTPS2PD     Y24, Z24
+	VMULPD        Z19, Z24, Z24
+	VCVTPS2PD     -160(R10), Z25
+	VSUBPD        Z24, Z25, Z25
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z27, Y27
+	VCVTPD2PS    Z26, Y26
+	VINSERTF64X4 $0x01, Y26, Z27, Z27
+	VMOVUPS      Z27, -256(R11)
+	VCVTPD2PS    Z28, Y28
+	VCVTPD2PS    Z25, Y25
+	VINSERTF64X4 $0x01, Y25, Z28, Z28
+	VMOVUPS      Z28, -192(R11)
+	VMOVAPS      Z6, Z24
+	VMOVAPS      Z6, Z25
+	VFMADD213PS  Z7, Z15, Z24
+	VFMADD213PS  Z7, Z16, Z25
+	VFMADD213PS  Z8, Z15, Z24
+	VFMADD213PS  Z8, Z16, Z25
+	VFMADD213PS  Z9, Z15, Z24
+	VFMADD213PS  Z9, Z16, Z25
+	VFMADD213PS  Z10, Z15, Z24
+	VFMADD213PS  Z10, Z16, Z25
+	VFMADD213PS  Z11, Z15, Z24
+	VFMADD213PS  Z11, Z16, Z25
+	VFMADD213PS  Z11, Z15, Z24
+	VFMADD213PS  Z11, Z16, Z25
+	VSCALEFPS    Z22, Z24, Z24
+	VSCALEFPS    Z23, Z25, Z25
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z24, Y15
+	VCVTPS2PD     Y24, Z16
+	VMULPD        Z19, Z16, Z16
+	VCVTPS2PD     -128(R10), Z22
+	VSUBPD        Z16, Z22, Z22
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     -96(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z25, Y15
+	VCVTPS2PD     Y25, Z23
+	VMULPD        Z19, Z23, Z23
+	VCVTPS2PD     -64(R10), Z24
+	VSUBPD        Z23, Z24, Z24
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     -32(R10), Z23
+	VSUBPD        Z15, Z23, Z23
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z22, Y22
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z22, Z22
+	VMOVUPS      Z22, -128(R11)
+	VCVTPD2PS    Z24, Y24
+	VCVTPD2PS    Z23, Y23
+	VINSERTF64X4 $0x01, Y23, Z24, Z24
+	VMOVUPS      Z24, -64(R11)
+
+lsbl512_nopipe:
+lsbl512_loop4_fast:
+	CMPQ    R12, $0x00000040
+	JB      lsbl512_loop4_end_fast
+	VMOVUPS (R9), Z15
+	VMOVUPS 64(R9), Z16
+	VMOVUPS 128(R9), Z22
+	VMOVUPS 192(R9), Z23
+
+	// e = exp(y), the Exp kernel's, without its clamps (see fastRow).
+	// t = fma(y, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z24
+	VMOVAPS     Z3, Z25
+	VMOVAPS     Z3, Z26
+	VMOVAPS     Z3, Z27
+	VFMADD231PS Z2, Z15, Z24
+	VFMADD231PS Z2, Z16, Z25
+	VFMADD231PS Z2, Z22, Z26
+	VFMADD231PS Z2, Z23, Z27
+	VSUBPS      Z3, Z24, Z24
+	VSUBPS      Z3, Z25, Z25
+	VSUBPS      Z3, Z26, Z26
+	VSUBPS      Z3, Z27, Z27
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, y)).
+	VFMADD231PS Z4, Z24, Z15
+	VFMADD231PS Z4, Z25, Z16
+	VFMADD231PS Z4, Z26, Z22
+	VFMADD231PS Z4, Z27, Z23
+	VFMADD231PS Z5, Z24, Z15
+	VFMADD231PS Z5, Z25, Z16
+	VFMADD231PS Z5, Z26, Z22
+	VFMADD231PS Z5, Z27, Z23
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z28
+	VMOVAPS     Z6, Z29
+	VMOVAPS     Z6, Z30
+	VMOVAPS     Z6, Z31
+	VFMADD213PS Z7, Z15, Z28
+	VFMADD213PS Z7, Z16, Z29
+	VFMADD213PS Z7, Z22, Z30
+	VFMADD213PS Z7, Z23, Z31
+	VFMADD213PS Z8, Z15, Z28
+	VFMADD213PS Z8, Z16, Z29
+	VFMADD213PS Z8, Z22, Z30
+	VFMADD213PS Z8, Z23, Z31
+	VFMADD213PS Z9, Z15, Z28
+	VFMADD213PS Z9, Z16, Z29
+	VFMADD213PS Z9, Z22, Z30
+	VFMADD213PS Z9, Z23, Z31
+	VFMADD213PS Z10, Z15, Z28
+	VFMADD213PS Z10, Z16, Z29
+	VFMADD213PS Z10, Z22, Z30
+	VFMADD213PS Z10, Z23, Z31
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z28
+	VFMADD213PS Z11, Z16, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+	VFMADD213PS Z11, Z15, Z28
+	VFMADD213PS Z11, Z16, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z24, Z28, Z15
+	VSCALEFPS Z25, Z29, Z16
+	VSCALEFPS Z26, Z30, Z22
+	VSCALEFPS Z27, Z31, Z23
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y24
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     (R10), Z25
+	VSUBPD        Z15, Z25, Z25
+	VCVTPS2PD     Y24, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     32(R10), Z24
+	VSUBPD        Z15, Z24, Z24
+	VEXTRACTF64X4 $0x01, Z16, Y15
+	VCVTPS2PD     Y16, Z16
+	VMULPD        Z19, Z16, Z16
+	VCVTPS2PD     64(R10), Z26
+	VSUBPD        Z16, Z26, Z26
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     96(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z22, Y15
+	VCVTPS2PD     Y22, Z22
+	VMULPD        Z19, Z22, Z22
+	VCVTPS2PD     128(R10), Z27
+	VSUBPD        Z22, Z27, Z27
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     160(R10), Z22
+	VSUBPD        Z15, Z22, Z22
+	VEXTRACTF64X4 $0x01, Z23, Y15
+	VCVTPS2PD     Y23, Z23
+	VMULPD        Z19, Z23, Z23
+	VCVTPS2PD     192(R10), Z28
+	VSUBPD        Z23, Z28, Z28
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     224(R10), Z23
+	VSUBPD        Z15, Z23, Z23
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z25, Y25
+	VCVTPD2PS    Z24, Y24
+	VINSERTF64X4 $0x01, Y24, Z25, Z25
+	VMOVUPS      Z25, (R11)
+	VCVTPD2PS    Z26, Y26
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z26, Z26
+	VMOVUPS      Z26, 64(R11)
+	VCVTPD2PS    Z27, Y27
+	VCVTPD2PS    Z22, Y22
+	VINSERTF64X4 $0x01, Y22, Z27, Z27
+	VMOVUPS      Z27, 128(R11)
+	VCVTPD2PS    Z28, Y28
+	VCVTPD2PS    Z23, Y23
+	VINSERTF64X4 $0x01, Y23, Z28, Z28
+	VMOVUPS      Z28, 192(R11)
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x00000100, R10
+	ADDQ         $0x00000100, R11
+	SUBQ         $0x00000040, R12
+	JMP          lsbl512_loop4_fast
+
+lsbl512_loop4_end_fast:
+lsbl512_loop1_fast:
+	CMPQ    R12, $0x00000010
+	JB      lsbl512_loop1_end_fast
+	VMOVUPS (R9), Z15
+
+	// e = exp(y), the Exp kernel's, without its clamps (see fastRow).
+	// t = fma(y, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z16
+	VFMADD231PS Z2, Z15, Z16
+	VSUBPS      Z3, Z16, Z16
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, y)).
+	VFMADD231PS Z4, Z16, Z15
+	VFMADD231PS Z5, Z16, Z15
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z22
+	VFMADD213PS Z7, Z15, Z22
+	VFMADD213PS Z8, Z15, Z22
+	VFMADD213PS Z9, Z15, Z22
+	VFMADD213PS Z10, Z15, Z22
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z22
+	VFMADD213PS Z11, Z15, Z22
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z16, Z22, Z15
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y16
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     (R10), Z22
+	VSUBPD        Z15, Z22, Z22
+	VCVTPS2PD     Y16, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     32(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS    Z22, Y22
+	VCVTPD2PS    Z16, Y16
+	VINSERTF64X4 $0x01, Y16, Z22, Z22
+	VMOVUPS      Z22, (R11)
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R12
+	JMP          lsbl512_loop1_fast
+
+lsbl512_loop1_end_fast:
+	JMP lsbl512_tail
+
+lsbl512_general:
+lsbl512_loop4:
+	CMPQ    R12, $0x00000040
+	JB      lsbl512_loop4_end
+	VMOVUPS (R9), Z15
+	VMOVUPS 64(R9), Z16
+	VMOVUPS 128(R9), Z22
+	VMOVUPS 192(R9), Z23
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z15, Z0, Z15
+	VMAXPS Z16, Z0, Z16
+	VMAXPS Z22, Z0, Z22
+	VMAXPS Z23, Z0, Z23
+	VMINPS Z15, Z1, Z15
+	VMINPS Z16, Z1, Z16
+	VMINPS Z22, Z1, Z22
+	VMINPS Z23, Z1, Z23
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z24
+	VMOVAPS     Z3, Z25
+	VMOVAPS     Z3, Z26
+	VMOVAPS     Z3, Z27
+	VFMADD231PS Z2, Z15, Z24
+	VFMADD231PS Z2, Z16, Z25
+	VFMADD231PS Z2, Z22, Z26
+	VFMADD231PS Z2, Z23, Z27
+	VSUBPS      Z3, Z24, Z24
+	VSUBPS      Z3, Z25, Z25
+	VSUBPS      Z3, Z26, Z26
+	VSUBPS      Z3, Z27, Z27
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z24, Z15
+	VFMADD231PS Z4, Z25, Z16
+	VFMADD231PS Z4, Z26, Z22
+	VFMADD231PS Z4, Z27, Z23
+	VFMADD231PS Z5, Z24, Z15
+	VFMADD231PS Z5, Z25, Z16
+	VFMADD231PS Z5, Z26, Z22
+	VFMADD231PS Z5, Z27, Z23
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z28
+	VMOVAPS     Z6, Z29
+	VMOVAPS     Z6, Z30
+	VMOVAPS     Z6, Z31
+	VFMADD213PS Z7, Z15, Z28
+	VFMADD213PS Z7, Z16, Z29
+	VFMADD213PS Z7, Z22, Z30
+	VFMADD213PS Z7, Z23, Z31
+	VFMADD213PS Z8, Z15, Z28
+	VFMADD213PS Z8, Z16, Z29
+	VFMADD213PS Z8, Z22, Z30
+	VFMADD213PS Z8, Z23, Z31
+	VFMADD213PS Z9, Z15, Z28
+	VFMADD213PS Z9, Z16, Z29
+	VFMADD213PS Z9, Z22, Z30
+	VFMADD213PS Z9, Z23, Z31
+	VFMADD213PS Z10, Z15, Z28
+	VFMADD213PS Z10, Z16, Z29
+	VFMADD213PS Z10, Z22, Z30
+	VFMADD213PS Z10, Z23, Z31
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z28
+	VFMADD213PS Z11, Z16, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+	VFMADD213PS Z11, Z15, Z28
+	VFMADD213PS Z11, Z16, Z29
+	VFMADD213PS Z11, Z22, Z30
+	VFMADD213PS Z11, Z23, Z31
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z24, Z28, Z15
+	VSCALEFPS Z25, Z29, Z16
+	VSCALEFPS Z26, Z30, Z22
+	VSCALEFPS Z27, Z31, Z23
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y24
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     (R10), Z25
+	VSUBPD        Z15, Z25, Z25
+	VCVTPS2PD     Y24, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     32(R10), Z24
+	VSUBPD        Z15, Z24, Z24
+	VEXTRACTF64X4 $0x01, Z16, Y15
+	VCVTPS2PD     Y16, Z16
+	VMULPD        Z19, Z16, Z16
+	VCVTPS2PD     64(R10), Z26
+	VSUBPD        Z16, Z26, Z26
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     96(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+	VEXTRACTF64X4 $0x01, Z22, Y15
+	VCVTPS2PD     Y22, Z22
+	VMULPD        Z19, Z22, Z22
+	VCVTPS2PD     128(R10), Z27
+	VSUBPD        Z22, Z27, Z27
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     160(R10), Z22
+	VSUBPD        Z15, Z22, Z22
+	VEXTRACTF64X4 $0x01, Z23, Y15
+	VCVTPS2PD     Y23, Z23
+	VMULPD        Z19, Z23, Z23
+	VCVTPS2PD     192(R10), Z28
+	VSUBPD        Z23, Z28, Z28
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     224(R10), Z23
+	VSUBPD        Z15, Z23, Z23
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z25, Y25
+	VCVTPD2PS        Z24, Y24
+	VINSERTF64X4     $0x01, Y24, Z25, Z25
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z25, Z15
+	VMOVUPS          Z15, (R11)
+	VCVTPD2PS        Z26, Y26
+	VCVTPD2PS        Z16, Y16
+	VINSERTF64X4     $0x01, Y16, Z26, Z26
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z26, Z15
+	VMOVUPS          Z15, 64(R11)
+	VCVTPD2PS        Z27, Y27
+	VCVTPD2PS        Z22, Y22
+	VINSERTF64X4     $0x01, Y22, Z27, Z27
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z27, Z15
+	VMOVUPS          Z15, 128(R11)
+	VCVTPD2PS        Z28, Y28
+	VCVTPD2PS        Z23, Y23
+	VINSERTF64X4     $0x01, Y23, Z28, Z28
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z28, Z15
+	VMOVUPS          Z15, 192(R11)
+	ADDQ             $0x00000100, R9
+	ADDQ             $0x00000100, R10
+	ADDQ             $0x00000100, R11
+	SUBQ             $0x00000040, R12
+	JMP              lsbl512_loop4
+
+lsbl512_loop4_end:
+lsbl512_loop1:
+	CMPQ    R12, $0x00000010
+	JB      lsbl512_loop1_end
+	VMOVUPS (R9), Z15
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z15, Z0, Z15
+	VMINPS Z15, Z1, Z15
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z16
+	VFMADD231PS Z2, Z15, Z16
+	VSUBPS      Z3, Z16, Z16
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z16, Z15
+	VFMADD231PS Z5, Z16, Z15
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z22
+	VFMADD213PS Z7, Z15, Z22
+	VFMADD213PS Z8, Z15, Z22
+	VFMADD213PS Z9, Z15, Z22
+	VFMADD213PS Z10, Z15, Z22
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z22
+	VFMADD213PS Z11, Z15, Z22
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z16, Z22, Z15
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y16
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     (R10), Z22
+	VSUBPD        Z15, Z22, Z22
+	VCVTPS2PD     Y16, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD     32(R10), Z16
+	VSUBPD        Z15, Z16, Z16
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z22, Y22
+	VCVTPD2PS        Z16, Y16
+	VINSERTF64X4     $0x01, Y16, Z22, Z22
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z22, Z15
+	VMOVUPS          Z15, (R11)
+	ADDQ             $0x00000040, R9
+	ADDQ             $0x00000040, R10
+	ADDQ             $0x00000040, R11
+	SUBQ             $0x00000010, R12
+	JMP              lsbl512_loop1
+
+lsbl512_loop1_end:
+lsbl512_tail:
+	// Tail: the last 0..15 elements, masked.
+	TESTQ     R12, R12
+	JZ        lsbl512_chunkdone
+	VMOVUPS.Z (R9), K1, Z15
+
+	// e = exp(y), the Exp kernel's, but for a NaN's bits.
+	// d = min(max(x, expLo), expHi), NaN kept: x is the second source.
+	VMAXPS Z15, Z0, Z15
+	VMINPS Z15, Z1, Z15
+
+	// t = fma(d, log2e, 1.5*2^23); nf = t - 1.5*2^23.
+	VMOVAPS     Z3, Z16
+	VFMADD231PS Z2, Z15, Z16
+	VSUBPS      Z3, Z16, Z16
+
+	// r = fma(nf, -ln2Lo, fma(nf, -ln2Hi, d)).
+	VFMADD231PS Z4, Z16, Z15
+	VFMADD231PS Z5, Z16, Z15
+
+	// q = fma(fma(fma(fma(c6, r, c5), r, c4), r, c3), r, c2).
+	VMOVAPS     Z6, Z22
+	VFMADD213PS Z7, Z15, Z22
+	VFMADD213PS Z8, Z15, Z22
+	VFMADD213PS Z9, Z15, Z22
+	VFMADD213PS Z10, Z15, Z22
+
+	// p = fma(r, fma(r, q, 1), 1).
+	VFMADD213PS Z11, Z15, Z22
+	VFMADD213PS Z11, Z15, Z22
+
+	// y = p * 2^nf, rounded once.
+	VSCALEFPS Z16, Z22, Z15
+
+	// dx = dy - e*sum in float64.
+	VEXTRACTF64X4 $0x01, Z15, Y16
+	VCVTPS2PD     Y15, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD.Z   (R10), K1, Z22
+	VSUBPD        Z15, Z22, Z22
+	VCVTPS2PD     Y16, Z15
+	VMULPD        Z19, Z15, Z15
+	VCVTPS2PD.Z   32(R10), K2, Z16
+	VSUBPD        Z15, Z16, Z16
+
+	// Round to float32; NaN lanes get the canonical NaN.
+	VCVTPD2PS        Z22, Y22
+	VCVTPD2PS        Z16, Y16
+	VINSERTF64X4     $0x01, Y16, Z22, Z22
+	VMOVAPS          Z12, Z15
+	VFIXUPIMMPS.BCST $0x00, backwardconst<>+448(SB), Z22, Z15
+	VMOVUPS          Z15, K1, (R11)
+
+lsbl512_chunkdone:
+	TESTQ DI, DI
+	JNZ   lsbl512_chunk
+
+lsbl512_done:
+	LEAQ (CX)(SI*4), CX
+	LEAQ (DX)(SI*4), DX
+	LEAQ (AX)(SI*4), AX
+	DECQ BX
+	JNZ  lsbl512_row
+	SFENCE
+	VZEROUPPER
+	RET

@@ -29,3 +29,11 @@ func CrossEntropyRowsAVX2(dst []float32, src []float32, targets []int32, rows in
 //
 //go:noescape
 func CrossEntropyLongRowsAVX2(dst []float32, src []float32, targets []int32, rows int, cols int) float64
+
+// CrossEntropyLongRowsAVX512 is CrossEntropyRowsAVX512 for rows too long
+// for any cache: it reads x once for passes 1 and 2, and writes dst with
+// non-temporal stores where dst is 64-byte aligned and cols a multiple
+// of 16. The bits are CrossEntropyRowsAVX512's. It requires AVX-512F.
+//
+//go:noescape
+func CrossEntropyLongRowsAVX512(dst []float32, src []float32, targets []int32, rows int, cols int) float64

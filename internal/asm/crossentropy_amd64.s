@@ -41737,3 +41737,8082 @@ cel256_last_done:
 cel256_ret:
 	VZEROUPPER
 	RET
+
+// func CrossEntropyLongRowsAVX512(dst []float32, src []float32, targets []int32, rows int, cols int) float64
+// Requires: AVX, AVX512F, CMOV, MMX+
+TEXT ·CrossEntropyLongRowsAVX512(SB), NOSPLIT, $264-96
+	VBROADCASTSS crossentropyconst<>+0(SB), Z0
+	VBROADCASTSS crossentropyconst<>+32(SB), Z1
+	VBROADCASTSS crossentropyconst<>+64(SB), Z2
+	VBROADCASTSS crossentropyconst<>+96(SB), Z3
+	VBROADCASTSS crossentropyconst<>+288(SB), Z4
+	VPXORD       Z5, Z5, Z5
+	VXORPD       X6, X6, X6
+	VMOVSD       X6, ret+88(FP)
+	MOVQ         $0x00000000, (SP)
+	VPXORQ       Z7, Z7, Z7
+	VMOVUPD      Z7, 8(SP)
+	VMOVUPD      Z7, 72(SP)
+	VMOVUPD      Z7, 136(SP)
+	MOVQ         targets_base+48(FP), BX
+	SUBQ         $0x00000004, BX
+	MOVQ         dst_base+0(FP), SI
+	MOVQ         src_base+24(FP), DI
+	MOVQ         rows+72(FP), R8
+	MOVQ         cols+80(FP), R9
+	TESTQ        R8, R8
+	JZ           cel512_ret
+	MOVQ         R9, AX
+	ANDQ         $0x0000000f, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	KMOVW        K1, CX
+	MOVL         $0x0000ffff, DX
+	TESTQ        AX, AX
+	CMOVLEQ      DX, CX
+	KMOVW        CX, K2
+
+cel512_row:
+	ADDQ         $0x00000004, BX
+	CMPQ         (SP), $0x00000008
+	JB           cel512_batched
+	CMPQ         (SP), $0x00000000
+	JE           cel512_full_done
+	VMOVUPD      8(SP), Z6
+	VPSRLQ       $0x34, Z6, Z7
+	VBROADCASTSD log64vecconst<>+0(SB), Z10
+	VPANDQ       Z10, Z6, Z6
+	VBROADCASTSD log64const<>+8(SB), Z10
+	VPORQ        Z10, Z6, Z6
+	VBROADCASTSD log64const<>+0(SB), Z10
+	VBROADCASTSD log64vecconst<>+8(SB), Z11
+	VCMPPD       $0x1e, Z10, Z6, K3
+	VPXORQ       Z11, Z6, K3, Z6
+	VBROADCASTSD log64vecconst<>+16(SB), Z10
+	VPADDQ       Z10, Z7, K3, Z7
+	VBROADCASTSD log64const<>+8(SB), Z10
+	VSUBPD       Z10, Z6, Z11
+	VADDPD       Z10, Z6, Z6
+	VDIVPD       Z6, Z11, Z6
+	VMULPD       Z6, Z6, Z10
+	VBROADCASTSD log64const<>+24(SB), Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+32(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+40(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+48(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+56(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+64(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+72(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+80(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+88(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+96(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+104(SB), Z12
+	VADDPD       Z12, Z11, Z11
+	VMULPD       Z10, Z11, Z11
+	VBROADCASTSD log64const<>+112(SB), Z10
+	VADDPD       Z10, Z11, Z11
+	VMULPD       Z6, Z11, Z11
+	VADDPD       Z11, Z11, Z11
+	VBROADCASTSD log64vecconst<>+24(SB), Z6
+	VBROADCASTSD log64vecconst<>+32(SB), Z10
+	VPADDQ       Z10, Z7, Z7
+	VSUBPD       Z6, Z7, Z7
+	VBROADCASTSD log64const<>+16(SB), Z6
+	VMULPD       Z6, Z7, Z7
+	VADDPD       Z11, Z7, Z7
+	VCVTDQ2PD    168(SP), Z6
+	VCVTPS2PD    136(SP), Z10
+	VBROADCASTSD log64vecconst<>+40(SB), Z11
+	VSUBPD       Z6, Z11, Z6
+	VBROADCASTSD log64const<>+16(SB), Z11
+	VMULPD       Z11, Z6, Z6
+	VADDPD       Z7, Z6, Z6
+	VSUBPD       72(SP), Z10, Z10
+	VSUBPD       Z10, Z6, Z6
+	VPSUBQ       Z7, Z7, Z7
+	VMAXPD       Z6, Z7, Z6
+	VMOVUPD      Z6, 8(SP)
+	VMOVSD       ret+88(FP), X6
+	XORQ         AX, AX
+
+cel512_full_add:
+	VADDSD 8(SP)(AX*8), X6, X6
+	INCQ   AX
+	CMPQ   AX, (SP)
+	JB     cel512_full_add
+	VMOVSD X6, ret+88(FP)
+	TESTQ  SI, SI
+	JZ     cel512_full_nograd
+	XORQ   AX, AX
+
+cel512_full_grad:
+	MOVQ   200(SP)(AX*8), CX
+	VMOVSS (CX), X6
+	VSUBSS crossentropyconst<>+384(SB), X6, X6
+	VMOVSS X6, (CX)
+	INCQ   AX
+	CMPQ   AX, (SP)
+	JB     cel512_full_grad
+
+cel512_full_nograd:
+	MOVQ $0x00000000, (SP)
+
+cel512_full_done:
+cel512_batched:
+	JMP cel512_fused
+
+cel512_rowkind:
+	// Pass 1: m = max(x).
+	VBROADCASTSS crossentropyconst<>+320(SB), Z7
+	VBROADCASTSS crossentropyconst<>+320(SB), Z6
+	VBROADCASTSS crossentropyconst<>+320(SB), Z10
+	VBROADCASTSS crossentropyconst<>+320(SB), Z11
+	MOVQ         DI, AX
+	MOVQ         R9, DX
+
+cel512_max64:
+	CMPQ   DX, $0x00000040
+	JB     cel512_max16
+	VMAXPS (AX), Z7, Z7
+	VMAXPS 64(AX), Z6, Z6
+	VMAXPS 128(AX), Z10, Z10
+	VMAXPS 192(AX), Z11, Z11
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, DX
+	JMP    cel512_max64
+
+cel512_max16:
+	CMPQ   DX, $0x00000010
+	JB     cel512_maxtail
+	VMAXPS (AX), Z7, Z7
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, DX
+	JMP    cel512_max16
+
+cel512_maxtail:
+	TESTQ     DX, DX
+	JZ        cel512_maxred
+	VMOVUPS.Z (AX), K1, Z12
+	VMAXPS    Z12, Z6, K1, Z6
+
+cel512_maxred:
+	VMAXPS     Z6, Z7, Z7
+	VMAXPS     Z11, Z10, Z10
+	VMAXPS     Z10, Z7, Z7
+	VSHUFF32X4 $0x4e, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VSHUFF32X4 $0xb1, Z7, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z6
+	VMAXPS     Z6, Z7, Z7
+
+	// The row's kind: NaN, +Inf, -Inf or finite max.
+	VUCOMISS X7, X7
+	JP       cel512_nanrow
+	VUCOMISS crossentropyconst<>+352(SB), X7
+	JE       cel512_nanrow
+	VUCOMISS crossentropyconst<>+320(SB), X7
+	JE       cel512_masked
+
+	// c = m if |m| > 208, else 0; bias = 127 - bits(fma(m - c, log2e, magic)).
+	VMOVD       X7, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JHI         cel512_large
+	VMOVAPS     Z5, Z6
+	VMOVAPS     Z1, Z10
+	VFMADD231PS Z0, Z7, Z10
+	JMP         cel512_params
+
+cel512_large:
+	VMOVAPS Z7, Z6
+	VMOVAPS Z1, Z10
+
+cel512_params:
+	VPBROADCASTD crossentropyconst<>+448(SB), Z7
+	VPSUBD       Z10, Z7, Z7
+
+	// Pass 2: S, and u kept in dst unless dst is src.
+	VMOVD  X6, AX
+	TESTL  AX, AX
+	JNZ    cel512_sumc
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	MOVQ   DI, AX
+	MOVQ   R9, DX
+	CMPQ   DX, $0x00000040
+	JB     cel512z_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+cel512z_sum64:
+	CMPQ DX, $0x00000040
+	JB   cel512z_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              cel512z_sum64
+
+cel512z_drain:
+	TESTQ DX, DX
+	JZ    cel512z_drainwhole
+	LEAQ  -1(DX), CX
+	ANDQ  $0x0000000f, CX
+	CMPQ  CX, $0x00000008
+	JAE   cel512z_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    cel512z_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cel512z_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cel512z_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cel512z_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_tail2:
+	CMPQ DX, $0x00000020
+	JA   cel512z_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_tail3:
+	CMPQ DX, $0x00000030
+	JA   cel512z_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_tailfirst:
+	LEAQ -1(DX), CX
+	ANDQ $0x0000000f, CX
+	CMPQ CX, $0x00000008
+	JAE  cel512z_firstwhole
+	CMPQ DX, $0x00000010
+	JA   cel512z_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cel512z_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cel512z_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cel512z_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_first2:
+	CMPQ DX, $0x00000020
+	JA   cel512z_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_first3:
+	CMPQ DX, $0x00000030
+	JA   cel512z_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z18, Z18
+	VADDPD           Z13, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+	JMP              cel512z_sumred
+
+cel512z_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z18, Z18, Z18
+	VPXORQ           Z19, Z19, Z19
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z18, Z18
+	VADDPD           Z14, Z19, Z19
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z18, Z18
+	VADDPD           Z15, Z19, Z19
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z18, Z18
+	VADDPD           Z11, Z19, Z19
+	VADDPD           Z18, Z8, Z8
+	VADDPD           Z19, Z9, Z9
+
+cel512z_sumred:
+	JMP cel512_sumdone
+
+cel512_sumc:
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	MOVQ   DI, AX
+	MOVQ   R9, DX
+	CMPQ   DX, $0x00000040
+	JB     cel512_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+cel512_sum64:
+	CMPQ DX, $0x00000040
+	JB   cel512_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VMOVUPS          192(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              cel512_sum64
+
+cel512_drain:
+	TESTQ DX, DX
+	JZ    cel512_drainwhole
+	LEAQ  -1(DX), CX
+	ANDQ  $0x0000000f, CX
+	CMPQ  CX, $0x00000008
+	JAE   cel512_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    cel512_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cel512_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cel512_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cel512_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_tail2:
+	CMPQ DX, $0x00000020
+	JA   cel512_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_tail3:
+	CMPQ DX, $0x00000030
+	JA   cel512_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_tailfirst:
+	LEAQ -1(DX), CX
+	ANDQ $0x0000000f, CX
+	CMPQ CX, $0x00000008
+	JAE  cel512_firstwhole
+	CMPQ DX, $0x00000010
+	JA   cel512_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cel512_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cel512_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VCVTPS2PD        Y16, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VCVTPS2PD        Y17, Z11
+	VFMADD213PD      Z11, Z11, Z10
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cel512_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          (AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_first2:
+	CMPQ DX, $0x00000020
+	JA   cel512_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          64(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_first3:
+	CMPQ DX, $0x00000030
+	JA   cel512_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z10
+	VMOVUPS          128(AX), K2, Z10
+	VSUBPS           Z6, Z10, Z10
+	VMAXPS           Z10, Z4, Z10
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z10, Z12
+	VSUBPS           Z1, Z12, Z11
+	VFMADD231PS      Z2, Z11, Z10
+	VFMADD231PS      Z3, Z11, Z10
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z11
+	VEXTRACTF64X4    $0x01, Z14, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y16, Z14
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z16, Z16, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VCVTPS2PD        Y15, Z11
+	VEXTRACTF64X4    $0x01, Z15, Y13
+	VCVTPS2PD        Y13, Z13
+	VCVTPS2PD        Y17, Z14
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VFMADD213PD      Z14, Z14, Z11
+	VFMADD213PD      Z15, Z15, Z13
+	VADDPD           Z11, Z22, Z22
+	VADDPD           Z13, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VMULPS           Z10, Z10, Z11
+	VFMADD213PS      Z10, Z11, Z14
+	VPADDD           Z7, Z12, Z16
+	VPMAXSD          Z5, Z16, Z16
+	VPSLLD           $0x17, Z16, Z16
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z10
+	VMOVUPS          64(AX), Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VFMADD231PS      Z2, Z14, Z10
+	VFMADD231PS      Z2, Z15, Z11
+	VFMADD231PS      Z3, Z14, Z10
+	VFMADD231PS      Z3, Z15, Z11
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VMOVUPS          128(AX), Z10
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z11
+	VMOVUPS          192(AX), K2, Z11
+	VSUBPS           Z6, Z10, Z10
+	VSUBPS           Z6, Z11, Z11
+	VMAXPS           Z10, Z4, Z10
+	VMAXPS           Z11, Z4, Z11
+	VMOVAPS          Z1, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z10, Z12
+	VFMADD231PS      Z0, Z11, Z13
+	VSUBPS           Z1, Z12, Z20
+	VSUBPS           Z1, Z13, Z21
+	VFMADD231PS      Z2, Z20, Z10
+	VFMADD231PS      Z2, Z21, Z11
+	VFMADD231PS      Z3, Z20, Z10
+	VFMADD231PS      Z3, Z21, Z11
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+	JMP              cel512_sumred
+
+cel512_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z22, Z22, Z22
+	VPXORQ           Z23, Z23, Z23
+	VCVTPS2PD        Y14, Z20
+	VEXTRACTF64X4    $0x01, Z14, Y14
+	VCVTPS2PD        Y14, Z14
+	VCVTPS2PD        Y16, Z21
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VFMADD213PD      Z21, Z21, Z20
+	VFMADD213PD      Z16, Z16, Z14
+	VADDPD           Z20, Z22, Z22
+	VADDPD           Z14, Z23, Z23
+	VCVTPS2PD        Y15, Z14
+	VEXTRACTF64X4    $0x01, Z15, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z14
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z14, Z22, Z22
+	VADDPD           Z15, Z23, Z23
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z11, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z10, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z11, Z15
+	VMULPS           Z10, Z10, Z16
+	VMULPS           Z11, Z11, Z17
+	VFMADD213PS      Z10, Z16, Z14
+	VFMADD213PS      Z11, Z17, Z15
+	VPADDD           Z7, Z12, Z16
+	VPADDD           Z7, Z13, Z17
+	VPMAXSD          Z5, Z16, Z16
+	VPMAXSD          Z5, Z17, Z17
+	VPSLLD           $0x17, Z16, Z16
+	VPSLLD           $0x17, Z17, Z17
+	VCVTPS2PD        Y14, Z10
+	VEXTRACTF64X4    $0x01, Z14, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y16, Z12
+	VEXTRACTF64X4    $0x01, Z16, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VCVTPS2PD        Y15, Z10
+	VEXTRACTF64X4    $0x01, Z15, Y11
+	VCVTPS2PD        Y11, Z11
+	VCVTPS2PD        Y17, Z12
+	VEXTRACTF64X4    $0x01, Z17, Y13
+	VCVTPS2PD        Y13, Z13
+	VFMADD213PD      Z12, Z12, Z10
+	VFMADD213PD      Z13, Z13, Z11
+	VADDPD           Z10, Z22, Z22
+	VADDPD           Z11, Z23, Z23
+	VADDPD           Z22, Z8, Z8
+	VADDPD           Z23, Z9, Z9
+
+cel512_sumred:
+cel512_sumdone:
+cel512_summed:
+	VADDPD     Z9, Z8, Z8
+	VSHUFF64X2 $0xee, Z8, Z8, Z10
+	VADDPD     Z10, Z8, Z8
+	VSHUFF64X2 $0x01, Z8, Z8, Z10
+	VADDPD     Z10, Z8, Z8
+	VPERMILPD  $0x01, Z8, Z10
+	VADDSD     X10, X8, X10
+	VUCOMISD   X10, X10
+	JP         cel512_nanrow
+
+	// The row's S, c, x_t, bias and &grad[t], to the batch.
+	MOVLQSX   (BX), AX
+	VCVTSS2SD X6, X6, X11
+	VMOVD     X7, CX
+	MOVQ      (SP), DX
+	VMOVSD    X10, 8(SP)(DX*8)
+	VMOVSD    X11, 72(SP)(DX*8)
+	MOVL      (DI)(AX*4), R10
+	MOVL      R10, 136(SP)(DX*4)
+	MOVL      CX, 168(SP)(DX*4)
+	LEAQ      (SI)(AX*4), AX
+	MOVQ      AX, 200(SP)(DX*8)
+	INCQ      (SP)
+	TESTQ     SI, SI
+	JZ        cel512_next
+
+	// 1/S as float32 hi + lo.
+	VCVTSS2SD    crossentropyconst<>+384(SB), X24, X24
+	VDIVSD       X10, X24, X11
+	VCVTSD2SS    X11, X11, X10
+	VCVTSS2SD    X10, X10, X12
+	VSUBSD       X12, X11, X11
+	VCVTSD2SS    X11, X11, X11
+	VBROADCASTSS X10, Z10
+	VBROADCASTSS X11, Z11
+
+	// Pass 3: y = (1 + u) * (hi + lo) * s, u recomputed from x.
+	VMOVD X6, AX
+	TESTL AX, AX
+	JNZ   cel512_outc
+	MOVQ  R9, AX
+	SHLQ  $0x02, AX
+	ORQ   SI, AX
+	TESTQ $0x0000003f, AX
+	JNZ   cel512z_replain
+	CMPQ  R9, $0x00008000
+	JA    cel512z_rentback
+	MOVQ  DI, AX
+	MOVQ  SI, CX
+	MOVQ  R9, DX
+
+cel512z_rent64:
+	CMPQ             DX, $0x00000040
+	JB               cel512z_rent16
+	VMOVUPS          (AX), Z6
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVNTPS         Z6, (CX)
+	VMOVNTPS         Z12, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMOVUPS          192(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVNTPS         Z6, 128(CX)
+	VMOVNTPS         Z12, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cel512z_rent64
+
+cel512z_rent16:
+	CMPQ             DX, $0x00000010
+	JB               cel512z_renttail
+	VMOVUPS          (AX), Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z13
+	VFMADD213PS      Z11, Z6, Z13
+	VFMADD132PS      Z10, Z13, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVNTPS         Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cel512z_rent16
+
+cel512z_renttail:
+	TESTQ            DX, DX
+	JZ               cel512z_refence
+	VMOVUPS.Z        (AX), K1, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z6, Z7
+	VFMADD132PS      Z10, Z7, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              cel512z_refence
+
+cel512z_rentback:
+	MOVQ             DI, R10
+	MOVQ             SI, R11
+	MOVQ             R9, DX
+	ANDQ             $-16, DX
+	CMPQ             DX, R9
+	JE               cel512z_rentb16
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS.Z        (AX), K1, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z13
+	VFMADD213PS      Z11, Z6, Z13
+	VFMADD132PS      Z10, Z13, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+
+cel512z_rentb16:
+	TESTQ            $0x00000030, DX
+	JZ               cel512z_rentb64
+	SUBQ             $0x00000010, DX
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS          (AX), Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z13
+	VFMADD213PS      Z11, Z6, Z13
+	VFMADD132PS      Z10, Z13, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVNTPS         Z6, (CX)
+	JMP              cel512z_rentb16
+
+cel512z_rentb64:
+	TESTQ            DX, DX
+	JZ               cel512z_refence
+	SUBQ             $0x00000040, DX
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS          128(AX), Z6
+	VMOVUPS          192(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVNTPS         Z6, 128(CX)
+	VMOVNTPS         Z12, 192(CX)
+	VMOVUPS          (AX), Z6
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVNTPS         Z6, (CX)
+	VMOVNTPS         Z12, 64(CX)
+	JMP              cel512z_rentb64
+
+cel512z_refence:
+	SFENCE
+	JMP cel512_next
+
+cel512z_replain:
+	CMPQ R9, $0x00008000
+	JA   cel512z_reback
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+cel512z_re64:
+	CMPQ             DX, $0x00000040
+	JB               cel512z_re16
+	VMOVUPS          (AX), Z6
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z12, 64(CX)
+	VMOVUPS          128(AX), Z6
+	VMOVUPS          192(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z12, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cel512z_re64
+
+cel512z_re16:
+	CMPQ             DX, $0x00000010
+	JB               cel512z_retail
+	VMOVUPS          (AX), Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z13
+	VFMADD213PS      Z11, Z6, Z13
+	VFMADD132PS      Z10, Z13, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cel512z_re16
+
+cel512z_retail:
+	TESTQ            DX, DX
+	JZ               cel512_next
+	VMOVUPS.Z        (AX), K1, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z6, Z7
+	VFMADD132PS      Z10, Z7, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+	JMP              cel512_next
+
+cel512z_reback:
+	MOVQ             DI, R10
+	MOVQ             SI, R11
+	MOVQ             R9, DX
+	ANDQ             $-16, DX
+	CMPQ             DX, R9
+	JE               cel512z_reb16
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS.Z        (AX), K1, Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z13
+	VFMADD213PS      Z11, Z6, Z13
+	VFMADD132PS      Z10, Z13, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVUPS          Z6, K1, (CX)
+
+cel512z_reb16:
+	TESTQ            $0x00000030, DX
+	JZ               cel512z_reb64
+	SUBQ             $0x00000010, DX
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS          (AX), Z6
+	VMAXPS           Z6, Z4, Z6
+	VMOVAPS          Z1, Z12
+	VFMADD231PS      Z0, Z6, Z12
+	VSUBPS           Z1, Z12, Z13
+	VFMADD231PS      Z2, Z13, Z6
+	VFMADD231PS      Z3, Z13, Z6
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z13
+	VMULPS           Z6, Z6, Z14
+	VFMADD231PS      Z13, Z14, Z6
+	VPADDD           Z7, Z12, Z12
+	VPMAXSD          Z5, Z12, Z12
+	VPSLLD           $0x17, Z12, Z12
+	VMOVAPS          Z11, Z13
+	VFMADD213PS      Z11, Z6, Z13
+	VFMADD132PS      Z10, Z13, Z6
+	VADDPS           Z10, Z6, Z6
+	VMULPS           Z12, Z6, Z6
+	VMOVUPS          Z6, (CX)
+	JMP              cel512z_reb16
+
+cel512z_reb64:
+	TESTQ            DX, DX
+	JZ               cel512_next
+	SUBQ             $0x00000040, DX
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS          128(AX), Z6
+	VMOVUPS          192(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z6, 128(CX)
+	VMOVUPS          Z12, 192(CX)
+	VMOVUPS          (AX), Z6
+	VMOVUPS          64(AX), Z12
+	VMAXPS           Z6, Z4, Z6
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z6, Z13
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VFMADD231PS      Z2, Z15, Z6
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z3, Z15, Z6
+	VFMADD231PS      Z3, Z16, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z15
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z6, Z15
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z6, Z6, Z17
+	VMULPS           Z12, Z12, Z20
+	VFMADD231PS      Z15, Z17, Z6
+	VFMADD231PS      Z16, Z20, Z12
+	VPADDD           Z7, Z13, Z13
+	VPADDD           Z7, Z14, Z14
+	VPMAXSD          Z5, Z13, Z13
+	VPMAXSD          Z5, Z14, Z14
+	VPSLLD           $0x17, Z13, Z13
+	VPSLLD           $0x17, Z14, Z14
+	VMOVAPS          Z11, Z15
+	VFMADD213PS      Z11, Z6, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VFMADD132PS      Z10, Z15, Z6
+	VFMADD132PS      Z10, Z16, Z12
+	VADDPS           Z10, Z6, Z6
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z6, Z6
+	VMULPS           Z14, Z12, Z12
+	VMOVUPS          Z6, (CX)
+	VMOVUPS          Z12, 64(CX)
+	JMP              cel512z_reb64
+	JMP cel512_outdone
+
+cel512_outc:
+	MOVQ  R9, AX
+	SHLQ  $0x02, AX
+	ORQ   SI, AX
+	TESTQ $0x0000003f, AX
+	JNZ   cel512_replain
+	CMPQ  R9, $0x00008000
+	JA    cel512_rentback
+	MOVQ  DI, AX
+	MOVQ  SI, CX
+	MOVQ  R9, DX
+
+cel512_rent64:
+	CMPQ             DX, $0x00000040
+	JB               cel512_rent16
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VSUBPS           Z6, Z12, Z12
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD231PS      Z16, Z20, Z12
+	VFMADD231PS      Z17, Z21, Z13
+	VPADDD           Z7, Z14, Z14
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z14, Z14
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z14, Z14
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VMOVAPS          Z11, Z17
+	VFMADD213PS      Z11, Z13, Z17
+	VFMADD132PS      Z10, Z16, Z12
+	VFMADD132PS      Z10, Z17, Z13
+	VADDPS           Z10, Z12, Z12
+	VADDPS           Z10, Z13, Z13
+	VMULPS           Z14, Z12, Z12
+	VMULPS           Z15, Z13, Z13
+	VMOVNTPS         Z12, (CX)
+	VMOVNTPS         Z13, 64(CX)
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VSUBPS           Z6, Z12, Z12
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD231PS      Z16, Z20, Z12
+	VFMADD231PS      Z17, Z21, Z13
+	VPADDD           Z7, Z14, Z14
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z14, Z14
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z14, Z14
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VMOVAPS          Z11, Z17
+	VFMADD213PS      Z11, Z13, Z17
+	VFMADD132PS      Z10, Z16, Z12
+	VFMADD132PS      Z10, Z17, Z13
+	VADDPS           Z10, Z12, Z12
+	VADDPS           Z10, Z13, Z13
+	VMULPS           Z14, Z12, Z12
+	VMULPS           Z15, Z13, Z13
+	VMOVNTPS         Z12, 128(CX)
+	VMOVNTPS         Z13, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cel512_rent64
+
+cel512_rent16:
+	CMPQ             DX, $0x00000010
+	JB               cel512_renttail
+	VMOVUPS          (AX), Z12
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z12, Z13
+	VSUBPS           Z1, Z13, Z14
+	VFMADD231PS      Z2, Z14, Z12
+	VFMADD231PS      Z3, Z14, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z14
+	VMULPS           Z12, Z12, Z15
+	VFMADD231PS      Z14, Z15, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z12, Z14
+	VFMADD132PS      Z10, Z14, Z12
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VMOVNTPS         Z12, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cel512_rent16
+
+cel512_renttail:
+	TESTQ            DX, DX
+	JZ               cel512_refence
+	VMOVUPS.Z        (AX), K1, Z12
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z6
+	VFMADD231PS      Z0, Z12, Z6
+	VSUBPS           Z1, Z6, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z13
+	VMULPS           Z12, Z12, Z14
+	VFMADD231PS      Z13, Z14, Z12
+	VPADDD           Z7, Z6, Z6
+	VPMAXSD          Z5, Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z12, Z7
+	VFMADD132PS      Z10, Z7, Z12
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z6, Z12, Z12
+	VMOVUPS          Z12, K1, (CX)
+	JMP              cel512_refence
+
+cel512_rentback:
+	MOVQ             DI, R10
+	MOVQ             SI, R11
+	MOVQ             R9, DX
+	ANDQ             $-16, DX
+	CMPQ             DX, R9
+	JE               cel512_rentb16
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS.Z        (AX), K1, Z12
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z12, Z13
+	VSUBPS           Z1, Z13, Z14
+	VFMADD231PS      Z2, Z14, Z12
+	VFMADD231PS      Z3, Z14, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z14
+	VMULPS           Z12, Z12, Z15
+	VFMADD231PS      Z14, Z15, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z12, Z14
+	VFMADD132PS      Z10, Z14, Z12
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VMOVUPS          Z12, K1, (CX)
+
+cel512_rentb16:
+	TESTQ            $0x00000030, DX
+	JZ               cel512_rentb64
+	SUBQ             $0x00000010, DX
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS          (AX), Z12
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z12, Z13
+	VSUBPS           Z1, Z13, Z14
+	VFMADD231PS      Z2, Z14, Z12
+	VFMADD231PS      Z3, Z14, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z14
+	VMULPS           Z12, Z12, Z15
+	VFMADD231PS      Z14, Z15, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z12, Z14
+	VFMADD132PS      Z10, Z14, Z12
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VMOVNTPS         Z12, (CX)
+	JMP              cel512_rentb16
+
+cel512_rentb64:
+	TESTQ            DX, DX
+	JZ               cel512_refence
+	SUBQ             $0x00000040, DX
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VSUBPS           Z6, Z12, Z12
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD231PS      Z16, Z20, Z12
+	VFMADD231PS      Z17, Z21, Z13
+	VPADDD           Z7, Z14, Z14
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z14, Z14
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z14, Z14
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VMOVAPS          Z11, Z17
+	VFMADD213PS      Z11, Z13, Z17
+	VFMADD132PS      Z10, Z16, Z12
+	VFMADD132PS      Z10, Z17, Z13
+	VADDPS           Z10, Z12, Z12
+	VADDPS           Z10, Z13, Z13
+	VMULPS           Z14, Z12, Z12
+	VMULPS           Z15, Z13, Z13
+	VMOVNTPS         Z12, 128(CX)
+	VMOVNTPS         Z13, 192(CX)
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VSUBPS           Z6, Z12, Z12
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD231PS      Z16, Z20, Z12
+	VFMADD231PS      Z17, Z21, Z13
+	VPADDD           Z7, Z14, Z14
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z14, Z14
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z14, Z14
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VMOVAPS          Z11, Z17
+	VFMADD213PS      Z11, Z13, Z17
+	VFMADD132PS      Z10, Z16, Z12
+	VFMADD132PS      Z10, Z17, Z13
+	VADDPS           Z10, Z12, Z12
+	VADDPS           Z10, Z13, Z13
+	VMULPS           Z14, Z12, Z12
+	VMULPS           Z15, Z13, Z13
+	VMOVNTPS         Z12, (CX)
+	VMOVNTPS         Z13, 64(CX)
+	JMP              cel512_rentb64
+
+cel512_refence:
+	SFENCE
+	JMP cel512_next
+
+cel512_replain:
+	CMPQ R9, $0x00008000
+	JA   cel512_reback
+	MOVQ DI, AX
+	MOVQ SI, CX
+	MOVQ R9, DX
+
+cel512_re64:
+	CMPQ             DX, $0x00000040
+	JB               cel512_re16
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VSUBPS           Z6, Z12, Z12
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD231PS      Z16, Z20, Z12
+	VFMADD231PS      Z17, Z21, Z13
+	VPADDD           Z7, Z14, Z14
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z14, Z14
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z14, Z14
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VMOVAPS          Z11, Z17
+	VFMADD213PS      Z11, Z13, Z17
+	VFMADD132PS      Z10, Z16, Z12
+	VFMADD132PS      Z10, Z17, Z13
+	VADDPS           Z10, Z12, Z12
+	VADDPS           Z10, Z13, Z13
+	VMULPS           Z14, Z12, Z12
+	VMULPS           Z15, Z13, Z13
+	VMOVUPS          Z12, (CX)
+	VMOVUPS          Z13, 64(CX)
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VSUBPS           Z6, Z12, Z12
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD231PS      Z16, Z20, Z12
+	VFMADD231PS      Z17, Z21, Z13
+	VPADDD           Z7, Z14, Z14
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z14, Z14
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z14, Z14
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VMOVAPS          Z11, Z17
+	VFMADD213PS      Z11, Z13, Z17
+	VFMADD132PS      Z10, Z16, Z12
+	VFMADD132PS      Z10, Z17, Z13
+	VADDPS           Z10, Z12, Z12
+	VADDPS           Z10, Z13, Z13
+	VMULPS           Z14, Z12, Z12
+	VMULPS           Z15, Z13, Z13
+	VMOVUPS          Z12, 128(CX)
+	VMOVUPS          Z13, 192(CX)
+	ADDQ             $0x00000100, AX
+	ADDQ             $0x00000100, CX
+	SUBQ             $0x00000040, DX
+	JMP              cel512_re64
+
+cel512_re16:
+	CMPQ             DX, $0x00000010
+	JB               cel512_retail
+	VMOVUPS          (AX), Z12
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z12, Z13
+	VSUBPS           Z1, Z13, Z14
+	VFMADD231PS      Z2, Z14, Z12
+	VFMADD231PS      Z3, Z14, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z14
+	VMULPS           Z12, Z12, Z15
+	VFMADD231PS      Z14, Z15, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z12, Z14
+	VFMADD132PS      Z10, Z14, Z12
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VMOVUPS          Z12, (CX)
+	ADDQ             $0x00000040, AX
+	ADDQ             $0x00000040, CX
+	SUBQ             $0x00000010, DX
+	JMP              cel512_re16
+
+cel512_retail:
+	TESTQ            DX, DX
+	JZ               cel512_next
+	VMOVUPS.Z        (AX), K1, Z12
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z6
+	VFMADD231PS      Z0, Z12, Z6
+	VSUBPS           Z1, Z6, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z13
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z13
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z13
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z13
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z13
+	VMULPS           Z12, Z12, Z14
+	VFMADD231PS      Z13, Z14, Z12
+	VPADDD           Z7, Z6, Z6
+	VPMAXSD          Z5, Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VMOVAPS          Z11, Z7
+	VFMADD213PS      Z11, Z12, Z7
+	VFMADD132PS      Z10, Z7, Z12
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z6, Z12, Z12
+	VMOVUPS          Z12, K1, (CX)
+	JMP              cel512_next
+
+cel512_reback:
+	MOVQ             DI, R10
+	MOVQ             SI, R11
+	MOVQ             R9, DX
+	ANDQ             $-16, DX
+	CMPQ             DX, R9
+	JE               cel512_reb16
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS.Z        (AX), K1, Z12
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z12, Z13
+	VSUBPS           Z1, Z13, Z14
+	VFMADD231PS      Z2, Z14, Z12
+	VFMADD231PS      Z3, Z14, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z14
+	VMULPS           Z12, Z12, Z15
+	VFMADD231PS      Z14, Z15, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z12, Z14
+	VFMADD132PS      Z10, Z14, Z12
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VMOVUPS          Z12, K1, (CX)
+
+cel512_reb16:
+	TESTQ            $0x00000030, DX
+	JZ               cel512_reb64
+	SUBQ             $0x00000010, DX
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS          (AX), Z12
+	VSUBPS           Z6, Z12, Z12
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z13
+	VFMADD231PS      Z0, Z12, Z13
+	VSUBPS           Z1, Z13, Z14
+	VFMADD231PS      Z2, Z14, Z12
+	VFMADD231PS      Z3, Z14, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z14
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z14
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z14
+	VMULPS           Z12, Z12, Z15
+	VFMADD231PS      Z14, Z15, Z12
+	VPADDD           Z7, Z13, Z13
+	VPMAXSD          Z5, Z13, Z13
+	VPSLLD           $0x17, Z13, Z13
+	VMOVAPS          Z11, Z14
+	VFMADD213PS      Z11, Z12, Z14
+	VFMADD132PS      Z10, Z14, Z12
+	VADDPS           Z10, Z12, Z12
+	VMULPS           Z13, Z12, Z12
+	VMOVUPS          Z12, (CX)
+	JMP              cel512_reb16
+
+cel512_reb64:
+	TESTQ            DX, DX
+	JZ               cel512_next
+	SUBQ             $0x00000040, DX
+	LEAQ             (R10)(DX*4), AX
+	LEAQ             (R11)(DX*4), CX
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VSUBPS           Z6, Z12, Z12
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD231PS      Z16, Z20, Z12
+	VFMADD231PS      Z17, Z21, Z13
+	VPADDD           Z7, Z14, Z14
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z14, Z14
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z14, Z14
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VMOVAPS          Z11, Z17
+	VFMADD213PS      Z11, Z13, Z17
+	VFMADD132PS      Z10, Z16, Z12
+	VFMADD132PS      Z10, Z17, Z13
+	VADDPS           Z10, Z12, Z12
+	VADDPS           Z10, Z13, Z13
+	VMULPS           Z14, Z12, Z12
+	VMULPS           Z15, Z13, Z13
+	VMOVUPS          Z12, 128(CX)
+	VMOVUPS          Z13, 192(CX)
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VSUBPS           Z6, Z12, Z12
+	VSUBPS           Z6, Z13, Z13
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD231PS      Z16, Z20, Z12
+	VFMADD231PS      Z17, Z21, Z13
+	VPADDD           Z7, Z14, Z14
+	VPADDD           Z7, Z15, Z15
+	VPMAXSD          Z5, Z14, Z14
+	VPMAXSD          Z5, Z15, Z15
+	VPSLLD           $0x17, Z14, Z14
+	VPSLLD           $0x17, Z15, Z15
+	VMOVAPS          Z11, Z16
+	VFMADD213PS      Z11, Z12, Z16
+	VMOVAPS          Z11, Z17
+	VFMADD213PS      Z11, Z13, Z17
+	VFMADD132PS      Z10, Z16, Z12
+	VFMADD132PS      Z10, Z17, Z13
+	VADDPS           Z10, Z12, Z12
+	VADDPS           Z10, Z13, Z13
+	VMULPS           Z14, Z12, Z12
+	VMULPS           Z15, Z13, Z13
+	VMOVUPS          Z12, (CX)
+	VMOVUPS          Z13, 64(CX)
+	JMP              cel512_reb64
+
+cel512_outdone:
+	// The fused pass of a long row: passes 1 and 2 in one, on the guess that c = 0.
+cel512_fused:
+	MOVL         $0x0000ffff, AX
+	KMOVW        K1, CX
+	CMPQ         R9, $0x00000010
+	CMOVLLT      CX, AX
+	KMOVW        AX, K3
+	VMOVUPS.Z    (DI), K3, Z7
+	VBROADCASTSS crossentropyconst<>+320(SB), Z6
+	VBLENDMPS    Z7, Z6, K3, Z6
+	VSHUFF32X4   $0x4e, Z6, Z6, Z7
+	VMAXPS       Z7, Z6, Z6
+	VSHUFF32X4   $0xb1, Z6, Z6, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPERMILPS    $0x4e, Z6, Z7
+	VMAXPS       Z7, Z6, Z6
+	VPERMILPS    $0xb1, Z6, Z7
+	VMAXPS       Z7, Z6, Z6
+	VMAXPS       Z4, Z6, Z6
+	VMOVAPS      Z1, Z10
+	VFMADD231PS  Z0, Z6, Z10
+	VPBROADCASTD crossentropyconst<>+448(SB), Z6
+	VPSUBD       Z10, Z6, Z7
+	VMOVAPS      Z5, Z6
+	VMOVD        X10, CX
+	VBROADCASTSS crossentropyconst<>+320(SB), Z10
+	VBROADCASTSS crossentropyconst<>+416(SB), Z11
+	VPXORQ       Z8, Z8, Z8
+	VPXORQ       Z9, Z9, Z9
+	MOVQ         DI, AX
+	MOVQ         R9, DX
+	CMPQ         DX, $0x00000040
+	JB           cel512f_tailfirst
+
+	// Pipeline prologue: the first block through stages A and B.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+
+cel512f_sum64:
+	CMPQ DX, $0x00000040
+	JB   cel512f_drain
+
+	// One block: stage C of the previous block, B and A a group behind each other.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VMOVUPS          192(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	JMP              cel512f_sum64
+
+cel512f_drain:
+	TESTQ DX, DX
+	JZ    cel512f_drainwhole
+	LEAQ  -1(DX), R10
+	ANDQ  $0x0000000f, R10
+	CMPQ  R10, $0x00000008
+	JAE   cel512f_tailwhole
+	CMPQ  DX, $0x00000010
+	JA    cel512f_tailhalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z7
+	VCVTPS2PD        Y20, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_tailhalf2:
+	CMPQ DX, $0x00000020
+	JA   cel512f_tailhalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VCVTPS2PD        Y17, Z7
+	VCVTPS2PD        Y21, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_tailhalf3:
+	CMPQ DX, $0x00000030
+	JA   cel512f_tailhalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y16, Z7
+	VCVTPS2PD        Y20, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_tailhalf4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VCVTPS2PD        Y17, Z7
+	VCVTPS2PD        Y21, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_tailwhole:
+	CMPQ DX, $0x00000010
+	JA   cel512f_tail2
+
+	// The row's last 1 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_tail2:
+	CMPQ DX, $0x00000020
+	JA   cel512f_tail3
+
+	// The row's last 2 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_tail3:
+	CMPQ DX, $0x00000030
+	JA   cel512f_tail4
+
+	// The row's last 3 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_tail4:
+	// The row's last 4 vectors, the last under kl.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_tailfirst:
+	LEAQ -1(DX), R10
+	ANDQ $0x0000000f, R10
+	CMPQ R10, $0x00000008
+	JAE  cel512f_firstwhole
+	CMPQ DX, $0x00000010
+	JA   cel512f_firsthalf2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z7
+	VCVTPS2PD        Y20, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_firsthalf2:
+	CMPQ DX, $0x00000020
+	JA   cel512f_firsthalf3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VCVTPS2PD        Y17, Z7
+	VCVTPS2PD        Y21, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_firsthalf3:
+	CMPQ DX, $0x00000030
+	JA   cel512f_firsthalf4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y16, Z7
+	VCVTPS2PD        Y20, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_firsthalf4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VCVTPS2PD        Y17, Z7
+	VCVTPS2PD        Y21, Z12
+	VFMADD213PD      Z12, Z12, Z7
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_firstwhole:
+	CMPQ DX, $0x00000010
+	JA   cel512f_first2
+
+	// The row's last 1 vectors, the last under kl.
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z12
+	VMOVUPS          (AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_first2:
+	CMPQ DX, $0x00000020
+	JA   cel512f_first3
+
+	// The row's last 2 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z13
+	VMOVUPS          64(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_first3:
+	CMPQ DX, $0x00000030
+	JA   cel512f_first4
+
+	// The row's last 3 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z12
+	VMOVUPS          128(AX), K2, Z12
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMOVAPS          Z1, Z14
+	VFMADD231PS      Z0, Z12, Z14
+	VSUBPS           Z1, Z14, Z13
+	VFMADD231PS      Z2, Z13, Z12
+	VFMADD231PS      Z3, Z13, Z12
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z13
+	VEXTRACTF64X4    $0x01, Z16, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y20, Z16
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z20, Z20, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VCVTPS2PD        Y17, Z13
+	VEXTRACTF64X4    $0x01, Z17, Y15
+	VCVTPS2PD        Y15, Z15
+	VCVTPS2PD        Y21, Z16
+	VEXTRACTF64X4    $0x01, Z21, Y17
+	VCVTPS2PD        Y17, Z17
+	VFMADD213PD      Z16, Z16, Z13
+	VFMADD213PD      Z17, Z17, Z15
+	VADDPD           Z13, Z25, Z25
+	VADDPD           Z15, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VMULPS           Z12, Z12, Z13
+	VFMADD213PS      Z12, Z13, Z16
+	VPADDD           Z7, Z14, Z20
+	VPMINUD          Z20, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPSLLD           $0x17, Z20, Z20
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_first4:
+	// The row's last 4 vectors, the last under kl.
+	VMOVUPS          (AX), Z12
+	VMOVUPS          64(AX), Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z16
+	VSUBPS           Z1, Z15, Z17
+	VFMADD231PS      Z2, Z16, Z12
+	VFMADD231PS      Z2, Z17, Z13
+	VFMADD231PS      Z3, Z16, Z12
+	VFMADD231PS      Z3, Z17, Z13
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VMOVUPS          128(AX), Z12
+	VBROADCASTSS     crossentropyconst<>+320(SB), Z13
+	VMOVUPS          192(AX), K2, Z13
+	VMAXPS           Z12, Z10, Z10
+	VMAXPS           Z13, Z10, Z10
+	VMAXPS           Z12, Z4, Z12
+	VMAXPS           Z13, Z4, Z13
+	VMOVAPS          Z1, Z14
+	VMOVAPS          Z1, Z15
+	VFMADD231PS      Z0, Z12, Z14
+	VFMADD231PS      Z0, Z13, Z15
+	VSUBPS           Z1, Z14, Z28
+	VSUBPS           Z1, Z15, Z29
+	VFMADD231PS      Z2, Z28, Z12
+	VFMADD231PS      Z2, Z29, Z13
+	VFMADD231PS      Z3, Z28, Z12
+	VFMADD231PS      Z3, Z29, Z13
+	ADDQ             $0x00000100, AX
+	SUBQ             $0x00000040, DX
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+	JMP              cel512f_sumred
+
+cel512f_drainwhole:
+	// Pipeline epilogue: the last block through stages B and C.
+	VPXORQ           Z25, Z25, Z25
+	VPXORQ           Z26, Z26, Z26
+	VCVTPS2PD        Y16, Z28
+	VEXTRACTF64X4    $0x01, Z16, Y16
+	VCVTPS2PD        Y16, Z16
+	VCVTPS2PD        Y20, Z29
+	VEXTRACTF64X4    $0x01, Z20, Y20
+	VCVTPS2PD        Y20, Z20
+	VFMADD213PD      Z29, Z29, Z28
+	VFMADD213PD      Z20, Z20, Z16
+	VADDPD           Z28, Z25, Z25
+	VADDPD           Z16, Z26, Z26
+	VCVTPS2PD        Y17, Z16
+	VEXTRACTF64X4    $0x01, Z17, Y17
+	VCVTPS2PD        Y17, Z17
+	VCVTPS2PD        Y21, Z20
+	VEXTRACTF64X4    $0x01, Z21, Y21
+	VCVTPS2PD        Y21, Z21
+	VFMADD213PD      Z20, Z20, Z16
+	VFMADD213PD      Z21, Z21, Z17
+	VADDPD           Z16, Z25, Z25
+	VADDPD           Z17, Z26, Z26
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z16
+	VBROADCASTSS     crossentropyconst<>+128(SB), Z17
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+160(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+192(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+224(SB), Z13, Z17
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z12, Z16
+	VFMADD213PS.BCST crossentropyconst<>+256(SB), Z13, Z17
+	VMULPS           Z12, Z12, Z20
+	VMULPS           Z13, Z13, Z21
+	VFMADD213PS      Z12, Z20, Z16
+	VFMADD213PS      Z13, Z21, Z17
+	VPADDD           Z7, Z14, Z20
+	VPADDD           Z7, Z15, Z21
+	VPMINUD          Z20, Z11, Z11
+	VPMINUD          Z21, Z11, Z11
+	VPMAXSD          Z5, Z20, Z20
+	VPMAXSD          Z5, Z21, Z21
+	VPSLLD           $0x17, Z20, Z20
+	VPSLLD           $0x17, Z21, Z21
+	VCVTPS2PD        Y16, Z7
+	VEXTRACTF64X4    $0x01, Z16, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y20, Z13
+	VEXTRACTF64X4    $0x01, Z20, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VCVTPS2PD        Y17, Z7
+	VEXTRACTF64X4    $0x01, Z17, Y12
+	VCVTPS2PD        Y12, Z12
+	VCVTPS2PD        Y21, Z13
+	VEXTRACTF64X4    $0x01, Z21, Y14
+	VCVTPS2PD        Y14, Z14
+	VFMADD213PD      Z13, Z13, Z7
+	VFMADD213PD      Z14, Z14, Z12
+	VADDPD           Z7, Z25, Z25
+	VADDPD           Z12, Z26, Z26
+	VADDPD           Z25, Z8, Z8
+	VADDPD           Z26, Z9, Z9
+
+cel512f_sumred:
+	// The checks of the guess (see above).
+	VSHUFF32X4  $0x4e, Z10, Z10, Z7
+	VMAXPS      Z7, Z10, Z10
+	VSHUFF32X4  $0xb1, Z10, Z10, Z7
+	VMAXPS      Z7, Z10, Z10
+	VPERMILPS   $0x4e, Z10, Z7
+	VMAXPS      Z7, Z10, Z10
+	VPERMILPS   $0xb1, Z10, Z7
+	VMAXPS      Z7, Z10, Z10
+	VSHUFF32X4  $0x4e, Z11, Z11, Z7
+	VPMINUD     Z7, Z11, Z11
+	VSHUFF32X4  $0xb1, Z11, Z11, Z7
+	VPMINUD     Z7, Z11, Z11
+	VPERMILPS   $0x4e, Z11, Z7
+	VPMINUD     Z7, Z11, Z11
+	VPERMILPS   $0xb1, Z11, Z7
+	VPMINUD     Z7, Z11, Z11
+	VMOVD       X10, AX
+	ANDL        $0x7fffffff, AX
+	CMPL        AX, $0x43500000
+	JA          cel512_rowkind
+	VMOVAPS     Z1, Z7
+	VFMADD231PS Z0, Z10, Z7
+	VMOVD       X7, AX
+	VMOVD       X11, R10
+	MOVL        AX, DX
+	SUBL        CX, DX
+	INCL        DX
+	CMPL        R10, DX
+	JB          cel512_rowkind
+	MOVL        CX, DX
+	SUBL        $0x4b3ffeb1, DX
+	JL          cel512_rowkind
+
+	// The guess holds: S's accumulators times 2^(G - nm), and the row's bias.
+	SUBL         AX, CX
+	ADDL         $0x000003ff, CX
+	SHLQ         $0x34, CX
+	VMOVQ        CX, X10
+	VBROADCASTSD X10, Z10
+	VMULPD       Z10, Z8, Z8
+	VMULPD       Z10, Z9, Z9
+	VPBROADCASTD crossentropyconst<>+448(SB), Z10
+	VPSUBD       Z7, Z10, Z7
+	JMP          cel512_summed
+
+	// A row of -Inf, or of -Inf and NaN.
+cel512_masked:
+	MOVQ DI, AX
+	MOVQ R9, DX
+
+cel512_scan_1_16:
+	CMPQ     DX, $0x00000010
+	JB       cel512_scan_1_tail
+	VMOVUPS  (AX), Z6
+	VCMPPS   $0x03, Z6, Z6, K3
+	KORTESTW K3, K3
+	JNZ      cel512_nanrow
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000010, DX
+	JMP      cel512_scan_1_16
+
+cel512_scan_1_tail:
+	TESTQ     DX, DX
+	JZ        cel512_scan_1_done
+	VMOVUPS.Z (AX), K1, Z6
+	VCMPPS    $0x03, Z6, Z6, K3
+	KORTESTW  K3, K3
+	JNZ       cel512_nanrow
+
+cel512_scan_1_done:
+	VPXORD Z27, Z27, Z27
+	JMP    cel512_fill
+
+cel512_nanrow:
+	VBROADCASTSS crossentropyconst<>+416(SB), Z27
+
+cel512_fill:
+	TESTQ SI, SI
+	JZ    cel512_filled
+	MOVQ  SI, CX
+	MOVQ  R9, DX
+
+cel512_fill16:
+	CMPQ    DX, $0x00000010
+	JB      cel512_filltail
+	VMOVUPS Z27, (CX)
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     cel512_fill16
+
+cel512_filltail:
+	TESTQ   DX, DX
+	JZ      cel512_filled
+	VMOVUPS Z27, K1, (CX)
+
+cel512_filled:
+	// A row of -Inf: loss +Inf, and grad[t] = 0 - 1. A row of NaN: loss NaN,
+	// and grad[t] keeps its NaN (NaN - 1 is that NaN).
+	MOVLQSX (BX), AX
+	MOVQ    (SP), CX
+	MOVQ    log64const<>+8(SB), DX
+	MOVQ    DX, 8(SP)(CX*8)
+	MOVQ    $0x00000000, 72(SP)(CX*8)
+	VADDSS  crossentropyconst<>+320(SB), X27, X6
+	VMOVSS  X6, 136(SP)(CX*4)
+	MOVL    $0xb4c0007f, 168(SP)(CX*4)
+	LEAQ    (SI)(AX*4), AX
+	MOVQ    AX, 200(SP)(CX*8)
+	INCQ    (SP)
+
+cel512_next:
+	LEAQ         (R9)(R9*1), AX
+	SHLQ         $0x01, AX
+	ADDQ         AX, DI
+	LEAQ         (SI)(AX*1), AX
+	TESTQ        SI, SI
+	CMOVQNE      AX, SI
+	DECQ         R8
+	JNZ          cel512_row
+	CMPQ         (SP), $0x00000000
+	JE           cel512_last_done
+	VMOVUPD      8(SP), Z0
+	VPSRLQ       $0x34, Z0, Z1
+	VBROADCASTSD log64vecconst<>+0(SB), Z2
+	VPANDQ       Z2, Z0, Z0
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VPORQ        Z2, Z0, Z0
+	VBROADCASTSD log64const<>+0(SB), Z2
+	VBROADCASTSD log64vecconst<>+8(SB), Z3
+	VCMPPD       $0x1e, Z2, Z0, K1
+	VPXORQ       Z3, Z0, K1, Z0
+	VBROADCASTSD log64vecconst<>+16(SB), Z2
+	VPADDQ       Z2, Z1, K1, Z1
+	VBROADCASTSD log64const<>+8(SB), Z2
+	VSUBPD       Z2, Z0, Z3
+	VADDPD       Z2, Z0, Z0
+	VDIVPD       Z0, Z3, Z0
+	VMULPD       Z0, Z0, Z2
+	VBROADCASTSD log64const<>+24(SB), Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+32(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+40(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+48(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+56(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+64(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+72(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+80(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+88(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+96(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+104(SB), Z4
+	VADDPD       Z4, Z3, Z3
+	VMULPD       Z2, Z3, Z3
+	VBROADCASTSD log64const<>+112(SB), Z2
+	VADDPD       Z2, Z3, Z3
+	VMULPD       Z0, Z3, Z3
+	VADDPD       Z3, Z3, Z3
+	VBROADCASTSD log64vecconst<>+24(SB), Z0
+	VBROADCASTSD log64vecconst<>+32(SB), Z2
+	VPADDQ       Z2, Z1, Z1
+	VSUBPD       Z0, Z1, Z1
+	VBROADCASTSD log64const<>+16(SB), Z0
+	VMULPD       Z0, Z1, Z1
+	VADDPD       Z3, Z1, Z1
+	VCVTDQ2PD    168(SP), Z0
+	VCVTPS2PD    136(SP), Z2
+	VBROADCASTSD log64vecconst<>+40(SB), Z3
+	VSUBPD       Z0, Z3, Z0
+	VBROADCASTSD log64const<>+16(SB), Z3
+	VMULPD       Z3, Z0, Z0
+	VADDPD       Z1, Z0, Z0
+	VSUBPD       72(SP), Z2, Z2
+	VSUBPD       Z2, Z0, Z0
+	VPSUBQ       Z1, Z1, Z1
+	VMAXPD       Z0, Z1, Z0
+	VMOVUPD      Z0, 8(SP)
+	VMOVSD       ret+88(FP), X0
+	XORQ         AX, AX
+
+cel512_last_add:
+	VADDSD 8(SP)(AX*8), X0, X0
+	INCQ   AX
+	CMPQ   AX, (SP)
+	JB     cel512_last_add
+	VMOVSD X0, ret+88(FP)
+	TESTQ  SI, SI
+	JZ     cel512_last_nograd
+	XORQ   AX, AX
+
+cel512_last_grad:
+	MOVQ   200(SP)(AX*8), CX
+	VMOVSS (CX), X0
+	VSUBSS crossentropyconst<>+384(SB), X0, X0
+	VMOVSS X0, (CX)
+	INCQ   AX
+	CMPQ   AX, (SP)
+	JB     cel512_last_grad
+
+cel512_last_nograd:
+	MOVQ $0x00000000, (SP)
+
+cel512_last_done:
+cel512_ret:
+	VZEROUPPER
+	RET
