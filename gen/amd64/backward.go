@@ -104,6 +104,34 @@ func backwardRowsDoc(bk backwardKernel, fn, requires string) []string {
 	}
 }
 
+// backwardFunction declares bk's kernel on one instruction set: the
+// one-row kernel, the batched one if rows, or with long the long-row one,
+// whose label prefix takes an "l". sfx ends its name, requires names the
+// instruction set in its doc, isa lists what it uses (the batched kernels
+// add PREFETCHT0 and SFENCE), and the long-row kernel stores dx
+// non-temporally where it is vec-byte aligned and cols a multiple of a
+// vector's vec/4 elements.
+func (g *gen) backwardFunction(bk *backwardKernel, rows, long bool, sfx, requires string, isa []string, vec int) {
+	if rows {
+		isa = append(isa, "MMX+") // PREFETCHT0, SFENCE
+	}
+	switch {
+	case long:
+		fn := bk.name + "LongRows" + sfx
+		g.function(fn, backwardRowsSignature, isa, append(backwardRowsDoc(*bk, fn, requires),
+			"It is "+bk.name+"Rows"+sfx+" for rows too long for any cache: it writes",
+			fmt.Sprintf("dx with non-temporal stores where dx is %d-byte aligned and cols a", vec),
+			fmt.Sprintf("multiple of %d.", vec/4))...)
+		bk.prefix += "l"
+	case rows:
+		fn := bk.name + "Rows" + sfx
+		g.function(fn, backwardRowsSignature, isa, backwardRowsDoc(*bk, fn, requires)...)
+	default:
+		fn := bk.name + sfx
+		g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(*bk, fn, requires)...)
+	}
+}
+
 // backwardRowsArgs loads the arguments of a backwardRowsSignature kernel:
 // the three base pointers, rows and cols.
 func (g *gen) backwardRowsArgs() (dx, y, dy, rows, cols reg.GPVirtual) {
@@ -654,24 +682,7 @@ const fixNaNTable = 0x11111100
 // sends LogSoftmaxLongRowsAVX512. Their speed has not been measured: no
 // AVX-512 machine was at hand when they were written.
 func backwardAVX512(g *gen, c *constTable, bk backwardKernel, rows, long bool) {
-	isa := []string{"AVX", "AVX512F", "CMOV"}
-	switch {
-	case long:
-		isa = append(isa, "MMX+") // PREFETCHT0, SFENCE
-		fn := bk.name + "LongRowsAVX512"
-		g.function(fn, backwardRowsSignature, isa, append(backwardRowsDoc(bk, fn, "AVX-512F"),
-			"It is "+bk.name+"RowsAVX512 for rows too long for any cache: it",
-			"writes dx with non-temporal stores where dx is 64-byte aligned and",
-			"cols a multiple of 16.")...)
-		bk.prefix += "l"
-	case rows:
-		isa = append(isa, "MMX+") // PREFETCHT0
-		fn := bk.name + "RowsAVX512"
-		g.function(fn, backwardRowsSignature, isa, backwardRowsDoc(bk, fn, "AVX-512F")...)
-	default:
-		fn := bk.name + "AVX512"
-		g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX-512F")...)
-	}
+	g.backwardFunction(&bk, rows, long, "AVX512", "AVX-512F", []string{"AVX", "AVX512F", "CMOV"}, 64)
 	b := newBw512(g, c, bk)
 	if long {
 		b.pfSelf = pfLong256
@@ -1319,25 +1330,7 @@ func (b *bw256) fastRow(general string) {
 // against 0.95-0.99x, LogSoftmaxBackward 0.86-0.94x against 0.80-0.93x
 // (the same within the noise).
 func backwardAVX2(g *gen, c *constTable, bk backwardKernel, rows, long bool) {
-	isa := []string{"AVX", "AVX2", "CMOV", "FMA3"}
-	if rows {
-		isa = append(isa, "MMX+") // PREFETCHT0, SFENCE
-	}
-	switch {
-	case long:
-		fn := bk.name + "LongRowsAVX2"
-		g.function(fn, backwardRowsSignature, isa, append(backwardRowsDoc(bk, fn, "AVX2 and FMA3"),
-			"It is "+bk.name+"RowsAVX2 for rows too long for any cache: it writes",
-			"dx with non-temporal stores where dx is 32-byte aligned and cols a",
-			"multiple of 8.")...)
-		bk.prefix += "l"
-	case rows:
-		fn := bk.name + "RowsAVX2"
-		g.function(fn, backwardRowsSignature, isa, backwardRowsDoc(bk, fn, "AVX2 and FMA3")...)
-	default:
-		fn := bk.name + "AVX2"
-		g.function(fn, "func(dx, y, dy []float32)", isa, backwardDoc(bk, fn, "AVX2 and FMA3")...)
-	}
+	g.backwardFunction(&bk, rows, long, "AVX2", "AVX2 and FMA3", []string{"AVX", "AVX2", "CMOV", "FMA3"}, 32)
 	b := &bw256{g: g, c: c, bk: bk}
 	if long {
 		b.pfSelf = pfLong256

@@ -119,9 +119,9 @@ func LogSoftmaxBackwardLongRowsAVX2(dx []float32, y []float32, dy []float32, row
 // checks the arguments: rows*cols elements in each slice, rows and cols > 0;
 // dx may be y or dy; any other overlap gives unspecified results.
 // It requires AVX-512F.
-// It is SoftmaxBackwardRowsAVX512 for rows too long for any cache: it
-// writes dx with non-temporal stores where dx is 64-byte aligned and
-// cols a multiple of 16.
+// It is SoftmaxBackwardRowsAVX512 for rows too long for any cache: it writes
+// dx with non-temporal stores where dx is 64-byte aligned and cols a
+// multiple of 16.
 //
 //go:noescape
 func SoftmaxBackwardLongRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
@@ -131,9 +131,9 @@ func SoftmaxBackwardLongRowsAVX512(dx []float32, y []float32, dy []float32, rows
 // checks the arguments: rows*cols elements in each slice, rows and cols > 0;
 // dx may be y or dy; any other overlap gives unspecified results.
 // It requires AVX-512F.
-// It is LogSoftmaxBackwardRowsAVX512 for rows too long for any cache: it
-// writes dx with non-temporal stores where dx is 64-byte aligned and
-// cols a multiple of 16.
+// It is LogSoftmaxBackwardRowsAVX512 for rows too long for any cache: it writes
+// dx with non-temporal stores where dx is 64-byte aligned and cols a
+// multiple of 16.
 //
 //go:noescape
 func LogSoftmaxBackwardLongRowsAVX512(dx []float32, y []float32, dy []float32, rows int, cols int)
