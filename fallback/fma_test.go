@@ -133,17 +133,25 @@ func newFMAChecker(t *testing.T, name string) *fmaChecker {
 	return &fmaChecker{t: t, ref: newFMARef(), name: name}
 }
 
-// check compares fma32(a, b, c) with the reference and returns the
-// reference value.
+// check compares fma32(a, b, c), and fma32c on the same values, with the
+// reference and returns the reference value.
 func (k *fmaChecker) check(a, b, c float32) float32 {
 	k.t.Helper()
-	got, want := fma32(a, b, c), k.ref.eval(a, b, c)
-	k.n++
-	if !fmaSame(got, want) {
-		k.bad++
-		if k.bad <= 10 {
-			k.t.Errorf("%s: fma32(%s, %s, %s) = %s, want %s", k.name,
-				fmaFmt(a), fmaFmt(b), fmaFmt(c), fmaFmt(got), fmaFmt(want))
+	want := k.ref.eval(a, b, c)
+	k.n += 2 // fma32 and fma32c
+	for _, f := range []struct {
+		name string
+		got  float32
+	}{
+		{"fma32", fma32(a, b, c)},
+		{"fma32c", float32(fma32c(float64(a), float64(b), float64(c)))},
+	} {
+		if !fmaSame(f.got, want) {
+			k.bad++
+			if k.bad <= 10 {
+				k.t.Errorf("%s: %s(%s, %s, %s) = %s, want %s", k.name, f.name,
+					fmaFmt(a), fmaFmt(b), fmaFmt(c), fmaFmt(f.got), fmaFmt(want))
+			}
 		}
 	}
 	return want

@@ -270,48 +270,60 @@ func TestAccuracyMillion(t *testing.T) {
 }
 
 // TestAccuracyRows checks that the batched kernels give each row exactly
-// what the single-row kernels give it.
+// what the single-row kernels give it, in batches of 7, 9 and 17 rows
+// (so that rows of up to 48 columns go through the short and medium
+// kernels' groups of 8 and 4 as well as alone), and that CrossEntropyRows
+// on one row returns CrossEntropy's loss.
 func TestAccuracyRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
-		for _, cols := range []int{1, 2, 3, 10, 15, 16, 17, 64, 100, 1000} {
-			rows := 7
-			x := normalRow(rng, rows*cols, 4, 0)
-			x[cols/2] = ninf
-			targets := make([]int32, rows)
-			for r := range targets {
-				targets[r] = int32(rng.IntN(cols))
-			}
-			y := make([]float32, len(x))
-			ly := make([]float32, len(x))
-			g := make([]float32, len(x))
-			im.SoftmaxRows(y, x, cols)
-			im.LogSoftmaxRows(ly, x, cols)
-			mean := im.CrossEntropyRows(g, x, targets, cols)
-			var total float64
-			for r := 0; r < rows; r++ {
-				row := x[r*cols : (r+1)*cols]
-				one := make([]float32, cols)
-				im.Softmax(one, row)
-				if i, ok := bitsEqual(y[r*cols:(r+1)*cols], one); !ok {
-					t.Fatalf("cols %d row %d: SoftmaxRows differs from Softmax at %d", cols, r, i)
-				}
-				im.LogSoftmax(one, row)
-				if i, ok := bitsEqual(ly[r*cols:(r+1)*cols], one); !ok {
-					t.Fatalf("cols %d row %d: LogSoftmaxRows differs from LogSoftmax at %d", cols, r, i)
-				}
-				loss := im.CrossEntropy(one, row, int(targets[r]))
-				if i, ok := bitsEqual(g[r*cols:(r+1)*cols], one); !ok {
-					t.Fatalf("cols %d row %d: CrossEntropyRows grad differs from CrossEntropy at %d", cols, r, i)
-				}
-				total += ref.CrossEntropy(nil, row, int(targets[r]))
-				_ = loss
-			}
-			if e := ref.LogErr(mean, total/float64(rows)); e > logBound {
-				t.Errorf("cols %d: CrossEntropyRows mean %g, reference %g: error %.3f", cols, mean, total/float64(rows), e)
+		for _, cols := range []int{1, 2, 3, 10, 15, 16, 17, 33, 48, 64, 100, 1000} {
+			for _, rows := range []int{7, 9, 17} {
+				accuracyRows(t, im, rng, rows, cols)
 			}
 		}
 	})
+}
+
+// accuracyRows is TestAccuracyRows on a batch of rows x cols.
+func accuracyRows(t *testing.T, im *Implementation, rng *rand.Rand, rows, cols int) {
+	t.Helper()
+	x := normalRow(rng, rows*cols, 4, 0)
+	x[cols/2] = ninf
+	targets := make([]int32, rows)
+	for r := range targets {
+		targets[r] = int32(rng.IntN(cols))
+	}
+	y := make([]float32, len(x))
+	ly := make([]float32, len(x))
+	g := make([]float32, len(x))
+	im.SoftmaxRows(y, x, cols)
+	im.LogSoftmaxRows(ly, x, cols)
+	mean := im.CrossEntropyRows(g, x, targets, cols)
+	var total float64
+	for r := 0; r < rows; r++ {
+		row := x[r*cols : (r+1)*cols]
+		one := make([]float32, cols)
+		im.Softmax(one, row)
+		if i, ok := bitsEqual(y[r*cols:(r+1)*cols], one); !ok {
+			t.Fatalf("%dx%d row %d: SoftmaxRows differs from Softmax at %d", rows, cols, r, i)
+		}
+		im.LogSoftmax(one, row)
+		if i, ok := bitsEqual(ly[r*cols:(r+1)*cols], one); !ok {
+			t.Fatalf("%dx%d row %d: LogSoftmaxRows differs from LogSoftmax at %d", rows, cols, r, i)
+		}
+		loss := im.CrossEntropy(one, row, int(targets[r]))
+		if i, ok := bitsEqual(g[r*cols:(r+1)*cols], one); !ok {
+			t.Fatalf("%dx%d row %d: CrossEntropyRows grad differs from CrossEntropy at %d", rows, cols, r, i)
+		}
+		if l := im.CrossEntropyRows(nil, row, targets[r:r+1], cols); math.Float32bits(l) != math.Float32bits(loss) {
+			t.Fatalf("%dx%d row %d: CrossEntropyRows of the row alone %v, CrossEntropy %v", rows, cols, r, l, loss)
+		}
+		total += ref.CrossEntropy(nil, row, int(targets[r]))
+	}
+	if e := ref.LogErr(mean, total/float64(rows)); e > logBound {
+		t.Errorf("cols %d rows %d: CrossEntropyRows mean %g, reference %g: error %.3f", cols, rows, mean, total/float64(rows), e)
+	}
 }
 
 // TestAccuracyExp checks Exp on every 997th float32 whose exponential is a

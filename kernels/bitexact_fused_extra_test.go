@@ -47,7 +47,6 @@ func TestGuardCausal(t *testing.T) {
 func TestStatsZeroMax(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(63, 64))
-		negZero := float32(math.Copysign(0, -1))
 		for _, n := range []int{1, 2, 15, 16, 17, 33, 64, 65, 100, 300} {
 			for rep := 0; rep < 20; rep++ {
 				x := make([]float32, n)

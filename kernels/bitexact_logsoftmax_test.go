@@ -149,7 +149,7 @@ func TestBitExactLogSoftmaxSpecials(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(25, 26))
 		for _, n := range []int{1, 5, 16, 17, 64, 65, 79} {
-			for _, s := range []float32{nan, inf, ninf, -0.0, math.MaxFloat32, -math.MaxFloat32, 1e30, -1e30} {
+			for _, s := range []float32{nan, inf, ninf, negZero, math.MaxFloat32, -math.MaxFloat32, 1e30, -1e30} {
 				for pos := 0; pos < n; pos++ {
 					x := softmaxInput(rng, n)
 					x[pos] = s

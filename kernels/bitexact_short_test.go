@@ -169,8 +169,9 @@ func TestBitExactShortRows(t *testing.T) {
 	})
 }
 
-// TestBitExactShortRowsSpecials puts one special row, then two, at every
-// position of batches of short rows.
+// TestBitExactShortRowsSpecials puts one special row at every position of
+// batches of short rows, and in about half of the batches a second one at
+// a random position.
 func TestBitExactShortRowsSpecials(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(43, 44))

@@ -144,7 +144,7 @@ func TestBitExactSoftmaxSpecials(t *testing.T) {
 	forEachSIMD(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(15, 16))
 		for _, n := range []int{1, 5, 16, 17, 50, 64, 65, 79, 100, 127} {
-			for _, s := range []float32{nan, inf, ninf, -0.0, math.MaxFloat32, -math.MaxFloat32, 1e30, -1e30} {
+			for _, s := range []float32{nan, inf, ninf, negZero, math.MaxFloat32, -math.MaxFloat32, 1e30, -1e30} {
 				for pos := 0; pos < n; pos++ {
 					x := softmaxInput(rng, n)
 					x[pos] = s

@@ -20,6 +20,8 @@ var (
 	inf  = float32(math.Inf(1))
 	ninf = float32(math.Inf(-1))
 	nan  = float32(math.NaN())
+	// negZero is -0: the literal -0.0 is +0 in Go.
+	negZero = float32(math.Copysign(0, -1))
 )
 
 // normalRow returns n values from N(off, std^2), rounded to float32.

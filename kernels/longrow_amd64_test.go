@@ -241,7 +241,9 @@ func TestSoftmaxRowsLongGuard(t *testing.T) {
 // rows and CrossEntropy tests with every batch that the short kernels leave sent
 // to the AVX2 long-row kernels (softmaxLongColsAVX2, softmaxLongElemsAVX2,
 // logLongColsAVX2 and logLongElemsAVX2 1): rows of every length, of every kind, at every
-// offset, and against guard pages.
+// offset, and against guard pages. (CrossEntropyRows runs a group of
+// short rows that the short kernel leaves row by row through
+// CrossEntropyRowsAVX2, as it does without the long kernel.)
 func TestBitExactLongKernels(t *testing.T) {
 	if !avx2.supported() {
 		t.Skip("AVX2 not supported by this CPU")
@@ -291,29 +293,24 @@ func runLogSoftmaxTests(t *testing.T) {
 	t.Run("LogGuard", TestGuardLogSoftmax)
 }
 
-// TestBitExactLogLongKernelAVX512 runs the LogSoftmaxRows tests with every
-// batch sent to LogSoftmaxLongRowsAVX512 (logLongColsAVX512 and
-// logLongElemsAVX512 1): rows of every length, of every kind, at every
-// offset, and against guard pages.
-func TestBitExactLogLongKernelAVX512(t *testing.T) {
-	if !avx512.supported() {
-		t.Skip("AVX-512 not supported by this CPU")
-	}
-	defer func(c, e int) { logLongColsAVX512, logLongElemsAVX512 = c, e }(logLongColsAVX512, logLongElemsAVX512)
-	logLongColsAVX512, logLongElemsAVX512 = 1, 1
-	runLogSoftmaxTests(t)
-}
-
-// TestBitExactLongKernelsAVX512 runs the backward Rows and the
-// CrossEntropy(Rows) tests with every batch that the short kernels leave
-// sent to SoftmaxBackwardLongRowsAVX512, LogSoftmaxBackwardLongRowsAVX512
-// and CrossEntropyLongRowsAVX512 (longColsAVX512 and longElemsAVX512 1).
+// TestBitExactLongKernelsAVX512 runs the LogSoftmaxRows, backward Rows
+// and CrossEntropy(Rows) tests with every batch that the short kernels
+// leave sent to the AVX-512 long-row kernels: LogSoftmaxLongRowsAVX512
+// (logLongColsAVX512 and logLongElemsAVX512 1), and
+// SoftmaxBackwardLongRowsAVX512, LogSoftmaxBackwardLongRowsAVX512 and
+// CrossEntropyLongRowsAVX512 (longColsAVX512 and longElemsAVX512 1): rows
+// of every length, of every kind, at every offset, and against guard
+// pages. (As on AVX2, a group of short rows that the short kernel leaves
+// goes row by row through the row kernel.)
 func TestBitExactLongKernelsAVX512(t *testing.T) {
 	if !avx512.supported() {
 		t.Skip("AVX-512 not supported by this CPU")
 	}
-	defer func(c, e int) { longColsAVX512, longElemsAVX512 = c, e }(longColsAVX512, longElemsAVX512)
-	longColsAVX512, longElemsAVX512 = 1, 1
+	defer func(lc, le, c, e int) {
+		logLongColsAVX512, logLongElemsAVX512, longColsAVX512, longElemsAVX512 = lc, le, c, e
+	}(logLongColsAVX512, logLongElemsAVX512, longColsAVX512, longElemsAVX512)
+	logLongColsAVX512, logLongElemsAVX512, longColsAVX512, longElemsAVX512 = 1, 1, 1, 1
+	runLogSoftmaxTests(t)
 	runBackwardTests(t)
 	runCrossEntropyTests(t)
 }

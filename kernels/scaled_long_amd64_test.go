@@ -144,7 +144,10 @@ func testScaledLongRowKinds(t *testing.T, long func(dst, src, mask []float32, sc
 
 // TestBitExactScaledLongThreshold runs ScaledSoftmaxRows on rows on both
 // sides of scaledLongCols and scaledLongColsAVX2, with each mask kind,
-// through the public API.
+// through the public API: N(0, 4) rows with one of specialRow's kinds
+// among them, and testMask's masks (-Inf now and then, sometimes a row
+// masked whole), so that most rows have a finite softmax whose bits the
+// test compares.
 func TestBitExactScaledLongThreshold(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
 		rng := rand.New(rand.NewPCG(83, 84))
@@ -152,17 +155,34 @@ func TestBitExactScaledLongThreshold(t *testing.T) {
 		for _, l := range []int{scaledLongCols, scaledLongColsAVX2} {
 			cols = append(cols, l-1, l, l+1)
 		}
+		finite, all := 0, 0 // rows whose softmax is not NaN, of all rows
 		for _, c := range cols {
 			for kind := 0; kind < 3; kind++ {
 				rows := 3 + rng.IntN(3)
+				special := rng.IntN(rows)
 				var x []float32
 				for r := 0; r < rows; r++ {
-					x = append(x, specialRow(rng, c)...)
+					if r == special {
+						x = append(x, specialRow(rng, c)...)
+					} else {
+						x = append(x, normalRow(rng, c, 4, 0)...)
+					}
 				}
 				scale := fusedScales[rng.IntN(len(fusedScales))]
-				mask := fusedMask(rng, kind, rows, c)
+				mask := testMask(rng, kind, rows, c)
 				checkScaled(t, fmt.Sprintf("%dx%d mask kind %d scale %v", rows, c, kind, scale), im, scaledKernels[0], x, mask, scale, c)
+				want := make([]float32, len(x))
+				fallback.ScaledSoftmaxRows(want, x, mask, scale, c)
+				for r := 0; r < rows; r++ {
+					if y := want[r*c]; y == y {
+						finite++
+					}
+					all++
+				}
 			}
+		}
+		if finite < all/2 {
+			t.Errorf("only %d of %d rows had a softmax that is not NaN", finite, all)
 		}
 	})
 }

@@ -113,17 +113,43 @@ func TestSemanticsSoftmax(t *testing.T) {
 		} {
 			sm, lsm, lse := run(c.x)
 			if !allCanonicalNaN(sm) || !allCanonicalNaN(lsm) {
-				t.Errorf("row with NaN/+Inf %v: Softmax %v, LogSoftmax %v, want canonical NaNs", c.x[len(c.x)-3:], sm[:3], lsm[:3])
+				t.Errorf("row with NaN/+Inf ending %v: Softmax %v..., LogSoftmax %v..., want canonical NaNs", c.x[max(0, len(c.x)-3):], sm[:min(3, len(sm))], lsm[:min(3, len(lsm))])
 			}
 			if c.lse != c.lse && !isCanonicalNaN(lse) || c.lse == c.lse && lse != c.lse {
 				t.Errorf("LogSumExp(%v) = %v, want %v", c.x, lse, c.lse)
 			}
 		}
 
-		// Outputs below 2^-126 are flushed to zero; above, they are not.
-		sm, _, _ = run([]float32{0, -200, -87.5, -87.0})
-		if sm[1] != 0 || sm[2] > 0x1p-126 || sm[3] < 0x1p-126 {
-			t.Errorf("Softmax near the underflow cutoff = %v", sm)
+		// A term exp(x - max) whose power of two, round((x - max)*log2e),
+		// is below 2^-126 is flushed to zero: -88 (-126.96) is, -87.5
+		// (-126.24) is not, and gives a subnormal output. An output that
+		// is below 2^-126 only after the division by S is kept, as a
+		// subnormal: exp(-87)/2 in the second row.
+		for _, c := range []struct {
+			x      []float32
+			flushd []bool
+			sub    int // an output that is subnormal
+		}{
+			{[]float32{0, -200, -88, -87.5, -87.3}, []bool{false, true, true, false, false}, 3},
+			{[]float32{0, 0, -87}, []bool{false, false, false}, 2},
+		} {
+			sm, _, _ = run(c.x)
+			var s float64
+			for _, v := range c.x {
+				s += math.Exp(float64(v))
+			}
+			for i, v := range c.x {
+				want := math.Exp(float64(v)) / s
+				if c.flushd[i] {
+					want = 0
+				}
+				if d := math.Abs(float64(sm[i]) - want); d > 0x1p-22*want+0x1p-149 {
+					t.Errorf("Softmax(%v)[%d] = %v, want %v", c.x, i, sm[i], want)
+				}
+			}
+			if y := sm[c.sub]; y == 0 || y >= 0x1p-126 {
+				t.Errorf("Softmax(%v)[%d] = %v, want a subnormal", c.x, c.sub, y)
+			}
 		}
 
 		// In place gives the same bits as out of place.
@@ -177,7 +203,7 @@ func TestSemanticsCrossEntropy(t *testing.T) {
 
 func TestSemanticsExp(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, im *Implementation) {
-		x := []float32{ninf, inf, nan, 0, -0.0, 89, -105, 88.7, 1, -87.3, -103.9, float32(math.Copysign(0, -1))}
+		x := []float32{ninf, inf, nan, 0, negZero, 89, -105, 88.7, 1, -87.3, -103.9, negZero}
 		y := make([]float32, len(x))
 		im.Exp(y, x)
 		if y[0] != 0 || !math.IsInf(float64(y[1]), 1) || !isCanonicalNaN(y[2]) || y[3] != 1 || y[4] != 1 || y[11] != 1 {

@@ -40,6 +40,15 @@ func TestBitExactMediumKernel(t *testing.T) {
 			}
 			what := fmt.Sprintf("%dx%d", rows, cols)
 			compareBits(t, what, x[:done*cols], want[:done*cols], got[:done*cols])
+			rest := done * cols
+			if done < rows/4*4 {
+				rest += 4 * cols // the group left, which the kernel may have written
+			}
+			for i := rest; i < len(got); i++ {
+				if got[i] != 0 {
+					t.Fatalf("%s: [%d] written past the rows done: %v", what, i, got[i])
+				}
+			}
 		}
 		if t.Failed() {
 			return

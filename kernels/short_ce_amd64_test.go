@@ -306,12 +306,30 @@ func TestShortCrossEntropyKernelGuard(t *testing.T) {
 					what := fmt.Sprintf("%dx%d, %s at guard", rows, cols, place.name)
 					src, dst := place.at(t, len(x)), place.at(t, len(x))
 					copy(src, x)
+					done := shortCEDone(k, x, cols)
+					wantGrad := make([]float32, len(x))
+					generic.CrossEntropyRows(wantGrad, x, targets, cols)
 					catchFault(t, what, func() {
 						checkShortCE(t, k, what, src, targets, cols, -1, 0)
-						groupCE(k, nil, src, targets, rows, cols, 0, false)
-						groupCE(k, dst, src, targets, rows, cols, 0, true)
+						d, total := groupCE(k, nil, src, targets, rows, cols, 0, false)
+						// check compares a call with the gradient to the
+						// call without it, and the gradient at the guard
+						// page to the fallback's.
+						check := func(how string, grad []float32, d1 int, t1 float64) {
+							t.Helper()
+							if d != done || d1 != done {
+								t.Fatalf("%s: %d rows done without the gradient, %d %s, want %d", what, d, d1, how, done)
+							}
+							if math.Float64bits(t1) != math.Float64bits(total) && !(t1 != t1 && total != total) {
+								t.Errorf("%s: total %v %s, %v without the gradient", what, t1, how, total)
+							}
+							compareBits(t, what+", gradient "+how, x[:done*cols], wantGrad[:done*cols], grad[:done*cols])
+						}
+						d1, t1 := groupCE(k, dst, src, targets, rows, cols, 0, true)
+						check("out of place", dst, d1, t1)
 						if cols <= shortCols {
-							groupCE(k, src, src, targets, rows, cols, 0, true)
+							d1, t1 := groupCE(k, src, src, targets, rows, cols, 0, true)
+							check("in place", src, d1, t1)
 						}
 					})
 				}
