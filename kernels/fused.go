@@ -38,8 +38,8 @@ func ScaledSoftmaxRows(dst, src, mask []float32, scale float32, cols int) {
 
 // ScaledLogSoftmaxRows sets each row of cols elements of dst to
 // LogSoftmax(z), z = scale*src + mask for that row, with the mask, the
-// rounding of z and the arguments of ScaledSoftmaxRows. With scale = 1 and
-// no mask it returns LogSoftmaxRows' bits.
+// rounding of z, the arguments and the panics of ScaledSoftmaxRows. With
+// scale = 1 and no mask it returns LogSoftmaxRows' bits.
 func ScaledLogSoftmaxRows(dst, src, mask []float32, scale float32, cols int) {
 	active.ScaledLogSoftmaxRows(dst, src, mask, scale, cols)
 }
@@ -54,7 +54,8 @@ func ScaledLogSoftmaxRows(dst, src, mask []float32, scale float32, cols int) {
 // fully masked row is.
 //
 // Each row equals ScaledSoftmaxRows with no mask applied to its first k
-// elements, bit for bit. dst may be src.
+// elements, bit for bit. dst may be src. It panics if len(dst) != len(src),
+// cols <= 0, or cols does not divide len(src); any offset is allowed.
 func CausalSoftmaxRows(dst, src []float32, scale float32, cols, offset int) {
 	active.CausalSoftmaxRows(dst, src, scale, cols, offset)
 }
@@ -72,8 +73,9 @@ func CausalSoftmaxRows(dst, src []float32, scale float32, cols, offset int) {
 // their last bit from Softmax of the column copied out as a row, in rare
 // ties (the float64 sums differ in their last bits). Both are
 // within Softmax's accuracy bounds, and every implementation gives the
-// same bits. Zero dimensions are allowed. dst may be src. It panics if a
-// dimension is negative or outer*axis*inner != len(src).
+// same bits. Zero dimensions are allowed. dst may be src. It panics if
+// len(dst) != len(src), a dimension is negative, or outer*axis*inner !=
+// len(src).
 func SoftmaxAxis(dst, src []float32, outer, axis, inner int) {
 	active.SoftmaxAxis(dst, src, outer, axis, inner)
 }
@@ -81,7 +83,8 @@ func SoftmaxAxis(dst, src []float32, outer, axis, inner int) {
 // LogSoftmaxAxis applies LogSoftmax along the middle axis of a contiguous
 // [outer, axis, inner] tensor, as SoftmaxAxis does Softmax. With inner > 1
 // it may differ in the last bit from LogSoftmax of each column, for the
-// same reason.
+// same reason. dst may be src. It panics if len(dst) != len(src), a
+// dimension is negative, or outer*axis*inner != len(src).
 func LogSoftmaxAxis(dst, src []float32, outer, axis, inner int) {
 	active.LogSoftmaxAxis(dst, src, outer, axis, inner)
 }
@@ -148,9 +151,20 @@ func (s Stats) MarshalBinary() ([]byte, error) {
 	return b, nil
 }
 
+// statsMinSum is the least finite sum UnmarshalBinary accepts. The sum of
+// any statistics that StatsOf and Merge make, but the empty ones', holds
+// the term of their largest element, exp(r) for the r within ±ln(2)/2
+// that the exponential reduces it to, or 1: 2^-1/2 = 0.70711 or more.
+const statsMinSum = 0.707
+
 // UnmarshalBinary decodes what MarshalBinary encoded. It returns an error,
-// and leaves s unchanged, if data is not 12 bytes or does not hold
-// statistics that StatsOf and Merge can make.
+// and leaves s unchanged, if data is not 12 bytes, or if it holds a
+// negative sum (-0 included), a sum of +Inf with a maximum other than
+// +Inf, a finite positive sum with an infinite or NaN maximum, or a finite
+// sum below 0.707, which StatsOf and Merge never make (their sums are
+// 2^-1/2 or more). It does not check every relation between a sum and its
+// maximum: statistics that no chunks have, but that it accepts, give
+// unspecified results.
 func (s *Stats) UnmarshalBinary(data []byte) error {
 	if len(data) != statsLen {
 		return errors.New("softmax: Stats encoding is not 12 bytes")
@@ -161,7 +175,7 @@ func (s *Stats) UnmarshalBinary(data []byte) error {
 	switch {
 	case sum == 0 && !math.Signbit(sum), sum != sum:
 	case math.IsInf(sum, 1) && math.IsInf(float64(m), 1):
-	case sum > 0 && !math.IsInf(sum, 1) && finite:
+	case sum >= statsMinSum && !math.IsInf(sum, 1) && finite:
 	default:
 		return errors.New("softmax: invalid Stats encoding")
 	}
@@ -180,7 +194,9 @@ func SoftmaxWithStats(dst, src []float32, s Stats) { active.SoftmaxWithStats(dst
 
 // LogSoftmaxWithStats is SoftmaxWithStats for LogSoftmax: dst[i] =
 // src[i] - LogSumExp of the row, computed as LogSoftmax does. With
-// s = StatsOf(src) it is LogSoftmax, bit for bit.
+// s = StatsOf(src) it is LogSoftmax, bit for bit. dst may be src. It
+// panics as SoftmaxWithStats does: if len(dst) != len(src), or if s cannot
+// include src.
 func LogSoftmaxWithStats(dst, src []float32, s Stats) {
 	active.LogSoftmaxWithStats(dst, src, s)
 }

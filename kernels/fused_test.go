@@ -761,12 +761,26 @@ func TestStatsBinary(t *testing.T) {
 			}
 		}
 	}
+	// The least sums (statsMinSum): one element whose term is
+	// exp(-ln(2)/2) = 2^-1/2 (at -ln(2)/2) or 1 (1e30), and merges.
+	for _, x := range []float32{-0.34657359, 0.34657359, 1e30} {
+		s := StatsOf([]float32{x})
+		for _, v := range []Stats{s, s.Merge(StatsOf([]float32{x - 50}))} {
+			b, _ := v.MarshalBinary()
+			var u Stats
+			if err := u.UnmarshalBinary(b); err != nil || !sameBits(u, v) {
+				t.Errorf("round trip of StatsOf(%v) (sum %v): %v, %v", x, v.s.Sum, u, err)
+			}
+		}
+	}
 	var zero Stats
 	b, _ := zero.MarshalBinary()
 	for _, bad := range [][]byte{nil, b[:11], append(b, 0),
 		{0, 0, 0x80, 0x3f, 0, 0, 0, 0, 0, 0, 0xf0, 0xbf}, // sum -1
 		{0, 0, 0x80, 0x7f, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f}, // max +Inf, sum 1
 		{0, 0, 0x80, 0x3f, 0, 0, 0, 0, 0, 0, 0xf0, 0x7f}, // max 1, sum +Inf
+		{0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0},             // max 0, sum 5e-324
+		{0, 0, 0x80, 0x3f, 0, 0, 0, 0, 0, 0, 0xe0, 0x3f}, // max 1, sum 0.5
 	} {
 		s := StatsOf([]float32{5})
 		if err := s.UnmarshalBinary(bad); err == nil || s != StatsOf([]float32{5}) {
