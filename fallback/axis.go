@@ -35,14 +35,23 @@ import (
 // the accuracy bounds.
 
 // SoftmaxAxis applies Softmax along the middle axis of a contiguous
-// [outer, axis, inner] tensor (see the top of this file). dst may be src.
+// [outer, axis, inner] tensor: for every o and j, over the elements
+// src[(o*axis + k)*inner + j], k = 0..axis-1. With inner = 1 it is
+// SoftmaxRows with cols = axis, bit for bit. With inner > 1 each column's
+// sum is taken in float64 in axis order, where Softmax splits a row's sum
+// over 16 lanes, so a column's outputs may differ in their last bit from
+// Softmax of the column copied out as a row, both within the accuracy
+// bounds. dst may be src.
 func SoftmaxAxis(dst, src []float32, outer, axis, inner int) {
 	check.Axis(dst, src, outer, axis, inner)
 	alongAxis(dst, src, axis, inner, false)
 }
 
 // LogSoftmaxAxis applies LogSoftmax along the middle axis of a contiguous
-// [outer, axis, inner] tensor. dst may be src.
+// [outer, axis, inner] tensor, as SoftmaxAxis does Softmax: with inner = 1
+// it is LogSoftmaxRows with cols = axis, bit for bit, and with inner > 1 a
+// column's outputs may differ in their last bit from LogSoftmax of the
+// column copied out as a row, for the same reason. dst may be src.
 func LogSoftmaxAxis(dst, src []float32, outer, axis, inner int) {
 	check.Axis(dst, src, outer, axis, inner)
 	alongAxis(dst, src, axis, inner, true)

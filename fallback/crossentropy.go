@@ -9,8 +9,9 @@ import (
 // CrossEntropy returns the loss -log(softmax(logits)[target]) and, if grad
 // is not nil, sets grad = softmax(logits) - onehot(target). grad may be
 // logits. The loss is +Inf when logits[target] is -Inf (including a fully
-// masked row, whose softmax is all zeros), and NaN when the row holds a NaN
-// or a +Inf, in which case grad is all NaN.
+// masked row, whose softmax is all zeros) or lies so far below the row's
+// maximum that the distance overflows the float32 range, and NaN when the
+// row holds a NaN or a +Inf, in which case grad is all NaN.
 func CrossEntropy(grad, logits []float32, target int) float32 {
 	check.CrossEntropy(grad, logits, target)
 	return f32(crossEntropyRow(grad, logits, target))

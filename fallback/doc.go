@@ -24,10 +24,13 @@
 // u = r + r^2*q(r) with q a degree-4 polynomial fitted by Sollya (so exp is
 // of degree 6). Each term is scaled by 2^(n - nm), an exact power of two,
 // where nm = round((m - c)*log2e): terms are at most about 1.42 and the row
-// sum S cannot overflow. Terms below 2^-126 of the largest are flushed to
-// zero. S is summed in float64 from exact float64 terms in a fixed lane
-// order: 16 lanes, per-lane block partials of 4 vectors, then a halving
-// reduction. Out of place, u is kept in dst for pass 3.
+// sum S cannot overflow. A term whose n - nm is below -126 is flushed to
+// zero, and so is its output: that is where exp(x - m) < 2^(-126.5 + e),
+// e = nm - (m - c)*log2e being the rounding of nm, within ±1/2, so below
+// a threshold between 2^-127 and 2^-126. The other outputs may be
+// subnormal. S is summed in float64 from exact float64 terms in a fixed
+// lane order: 16 lanes, per-lane block partials of 4 vectors, then a
+// halving reduction. Out of place, u is kept in dst for pass 3.
 //
 // Pass 3 writes y = (1 + u) * (1/S) * 2^(n - nm): 1/S is split into float32
 // hi + lo parts, (1 + u)*(hi + lo) takes two FMAs and an add, and the power

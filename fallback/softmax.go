@@ -119,7 +119,11 @@ func fillValue(k rowKind, masked float32) float32 {
 	return masked
 }
 
-// LogSoftmax sets dst[i] = src[i] - LogSumExp(src). dst may be src.
+// LogSoftmax sets dst[i] = src[i] - ln(sum_j exp(src[j])), computed in
+// float64 with the row's log-sum-exp in float64, rounded once and clamped
+// to at most 0 (see the package documentation). An element whose distance
+// below the row's maximum overflows the float32 range gets -Inf. dst may
+// be src.
 func LogSoftmax(dst, src []float32) {
 	check.Elementwise(dst, src)
 	logSoftmaxRow(dst, src)

@@ -128,7 +128,8 @@ func SoftmaxWithStats(dst, src []float32, s Stats) {
 
 // LogSoftmaxWithStats is SoftmaxWithStats for LogSoftmax: dst[i] =
 // src[i] - LogSumExp of the row, computed as LogSoftmax does; with
-// s = StatsOf(src) it returns LogSoftmax's bits.
+// s = StatsOf(src) it returns LogSoftmax's bits. dst may be src. It panics
+// as SoftmaxWithStats does.
 func LogSoftmaxWithStats(dst, src []float32, s Stats) {
 	check.Elementwise(dst, src)
 	p := s.plan(src)

@@ -46,7 +46,10 @@ type kernelSet struct {
 // "avx512", "avx2" or "neon". Every implementation returns the same bits for
 // the same input. Its methods are the package-level functions of the same
 // names, bound to this implementation; they check their arguments the same
-// way and are safe for concurrent use.
+// way and are safe for concurrent use. Default, Lookup and Implementations
+// return the only usable values: a zero Implementation (or a nil one, as
+// Lookup returns for a name it does not know) has no kernels, and its
+// methods fail with a nil dereference.
 type Implementation struct {
 	name      string
 	supported func() bool
@@ -81,18 +84,23 @@ func choose(name string) *Implementation {
 	for i, im := range avail {
 		names[i] = im.name
 	}
-	why := "unknown"
+	why := "unknown implementation"
+	switch name {
+	case "avx512", "avx2", "neon":
+		why = "implementation not in this build (only on its architecture, and not under the purego build tag)"
+	}
 	for _, im := range registry {
 		if im.name == name {
-			why = "not supported by this CPU"
+			why = "implementation not supported by this CPU"
 		}
 	}
-	panic(fmt.Sprintf("softmax: %s=%q: %s implementation; this CPU runs: %s",
+	panic(fmt.Sprintf("softmax: %s=%q: %s; this CPU runs: %s",
 		EnvVar, name, why, strings.Join(names, ", ")))
 }
 
 // Implementations returns the implementations this CPU and build can run,
-// best first. The last one is always "generic".
+// best first, in a new slice on each call. The last one is always
+// "generic".
 func Implementations() []*Implementation {
 	var out []*Implementation
 	for _, im := range registry {

@@ -22,7 +22,11 @@
 //	kernels.SoftmaxWithStats(dst1, chunk1, s)                 // a row in chunks; and LogSoftmaxWithStats
 //
 // Destinations come first. A destination may be exactly one of its
-// sources (in place); any other overlap panics. Nothing allocates.
+// sources (in place); any other overlap panics. The mask of
+// ScaledSoftmaxRows and ScaledLogSoftmaxRows may be src, but may not share
+// any memory with dst. No kernel allocates (a panic's message aside);
+// Implementations and Lookup build a new slice on each call, and
+// Stats.MarshalBinary returns a new one.
 //
 // # Arguments
 //
@@ -35,17 +39,23 @@
 //
 // # Special values
 //
-//	input row                  Softmax          LogSoftmax   LogSumExp
-//	empty                      no-op            no-op        -Inf
-//	finite, any magnitude      exact scaling    correct      correct
-//	some -Inf                  those 0          those -Inf   finite
-//	all -Inf (fully masked)    all 0            all -Inf     -Inf
-//	any NaN                    all NaN          all NaN      NaN
-//	any +Inf (no NaN)          all NaN          all NaN      +Inf
+//	input row                  Softmax                LogSoftmax   LogSumExp
+//	empty                      no-op                  no-op        -Inf
+//	finite, any magnitude      correct, no overflow   correct      correct
+//	some -Inf                  those 0                those -Inf   finite
+//	all -Inf (fully masked)    all 0                  all -Inf     -Inf
+//	any NaN                    all NaN                all NaN      NaN
+//	any +Inf (no NaN)          all NaN                all NaN      +Inf
 //
 // Every NaN a kernel writes is the quiet NaN with bits 0x7fc00000. Softmax
-// outputs below 2^-126 (the float32 normal range) relative to the row's
-// largest term are flushed to zero, identically on every implementation.
+// flushes to zero the output of an element whose term is below 2^-126 or
+// so of the row's largest: exactly, where n_i - n_max < -126 for
+// n = round((x - c)*log2(e)), c being the row's offset, 0 or its maximum
+// (see package fallback), so where exp(x_i - max) is below a threshold
+// between 2^-127 and 2^-126; the same on every implementation. The other
+// outputs may be subnormal: Softmax of [0, -87.5] is [1, 9.98e-39].
+// LogSoftmax of a finite row gives -Inf where x_i - max overflows the
+// float32 range, as for -3e38 in [3e38, -3e38].
 //
 // # Accuracy
 //
@@ -73,7 +83,7 @@
 // row), LogSoftmax's for their log forms, LogSumExp's for Stats.LogSumExp.
 //
 // The measured figures are in the README. The method (no rounded x - max,
-// float32 sums flushed into float64 lanes, a degree-7 exponential) is
+// a degree-6 exponential, row sums in float64 in a fixed lane order) is
 // described in package fallback, which defines the bits.
 //
 // # Implementations
@@ -94,12 +104,19 @@ func Softmax(dst, src []float32) { active.Softmax(dst, src) }
 // len(src).
 func SoftmaxRows(dst, src []float32, cols int) { active.SoftmaxRows(dst, src, cols) }
 
-// LogSoftmax sets dst[i] = src[i] - LogSumExp(src), computed in float64
-// from src[i] and rounded once. dst may be src.
+// LogSoftmax sets dst[i] = src[i] - ln(sum_j exp(src[j])). Each output is
+// computed in float64 from src[i] and the row's log-sum-exp, itself held
+// in float64 (not the float32 that LogSumExp returns), rounded once to
+// float32, and clamped to at most 0 (the rounding of the sum can leave the
+// largest element's output 2^-26 or so above 0). An element whose
+// distance below the row's maximum overflows the float32 range gets -Inf,
+// even in a finite row: [3e38, -3e38] gives [0, -Inf]. dst may be src. It
+// panics if len(dst) != len(src).
 func LogSoftmax(dst, src []float32) { active.LogSoftmax(dst, src) }
 
 // LogSoftmaxRows applies LogSoftmax to each row of cols consecutive
-// elements.
+// elements. It panics if len(dst) != len(src), cols <= 0, or cols does not
+// divide len(src).
 func LogSoftmaxRows(dst, src []float32, cols int) { active.LogSoftmaxRows(dst, src, cols) }
 
 // LogSumExp returns ln(sum_i exp(src[i])) without overflow for any finite
@@ -109,12 +126,14 @@ func LogSumExp(src []float32) float32 { return active.LogSumExp(src) }
 // SoftmaxBackward sets dx = y * (dy - <dy, y>): given y = Softmax(x) and
 // the gradient dy of a loss with respect to y, dx is the gradient with
 // respect to x. The dot product is exact-product float64; each dx[i] is
-// computed in float64 and rounded once. dx may be y or dy.
+// computed in float64 and rounded once. dx may be y or dy. It panics if
+// the lengths of dx, y and dy differ.
 func SoftmaxBackward(dx, y, dy []float32) { active.SoftmaxBackward(dx, y, dy) }
 
 // LogSoftmaxBackward sets dx = dy - exp(y) * sum(dy): given y =
 // LogSoftmax(x) and the gradient dy with respect to y, dx is the gradient
-// with respect to x. dx may be y or dy.
+// with respect to x. dx may be y or dy. It panics if the lengths of dx, y
+// and dy differ.
 func LogSoftmaxBackward(dx, y, dy []float32) { active.LogSoftmaxBackward(dx, y, dy) }
 
 // SoftmaxBackwardRows applies SoftmaxBackward to each row of cols
@@ -135,10 +154,14 @@ func LogSoftmaxBackwardRows(dx, y, dy []float32, cols int) {
 
 // CrossEntropy returns the loss -ln(Softmax(logits)[target]) and, when grad
 // is not nil, sets grad = Softmax(logits) - onehot(target), in one call
-// (the row is read three times, as Softmax reads it). grad may be logits. The loss is +Inf when logits[target]
-// is -Inf (so also for a fully masked row) and NaN when the row holds a NaN
-// or +Inf, in which case grad is all NaN. It panics unless
-// 0 <= target < len(logits).
+// (the row is read three times, as Softmax reads it). grad may be logits.
+// The loss is the negation of LogSoftmax's output at the target, computed
+// in float64 and rounded once, and never below 0. It is +Inf when
+// logits[target] is -Inf (so also for a fully masked row), or lies so far
+// below the row's maximum that the distance overflows the float32 range
+// (logits [3e38, -3e38], target 1); it is NaN when the row holds a NaN or
+// +Inf, in which case grad is all NaN. It panics if target is not in
+// [0, len(logits)), or if grad is not nil and len(grad) != len(logits).
 func CrossEntropy(grad, logits []float32, target int) float32 {
 	return active.CrossEntropy(grad, logits, target)
 }
@@ -146,12 +169,17 @@ func CrossEntropy(grad, logits []float32, target int) float32 {
 // CrossEntropyRows applies CrossEntropy to each row of cols logits, row r
 // having class targets[r], and returns the mean loss (the row losses are
 // summed in float64, in row order). grad may be nil. It returns 0 for an
-// empty batch.
+// empty batch. It panics if cols <= 0, cols does not divide len(logits),
+// len(targets) is not the number of rows, grad is not nil and
+// len(grad) != len(logits), or a target is not in [0, cols); the targets
+// are all checked before any row is computed, so that a bad one leaves
+// grad as it was.
 func CrossEntropyRows(grad, logits []float32, targets []int32, cols int) float32 {
 	return active.CrossEntropyRows(grad, logits, targets, cols)
 }
 
 // Exp sets dst[i] = exp(src[i]). dst may be src. Results beyond the float32
 // range are +Inf; results below the normal range are rounded as IEEE
-// gradual underflow rounds them; NaN gives NaN.
+// gradual underflow rounds them; NaN gives NaN. It panics if
+// len(dst) != len(src).
 func Exp(dst, src []float32) { active.Exp(dst, src) }

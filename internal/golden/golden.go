@@ -22,7 +22,7 @@
 //	tail/1031/stdS        S = 1, 4, 16; normal(0, S)
 //	offset/O              O = +1e4, -1e4, +1e30, -1e30; float32(normal(0, 4) + O), 257 long
 //	                      (at 1e30 the float32 spacing, 2^76, makes every element equal)
-//	sem/...               the special rows of DESIGN.md section 2, 37 long unless named:
+//	sem/...               the special rows (package kernels, Special values), 37 long unless named:
 //	                      some-neginf (every third -inf), all-neginf, one-nan,
 //	                      one-posinf, posinf-neginf, all-equal (3.5), one-dominant
 //	                      (one 100, the others normal(0, 1)), two (2 long),

@@ -1,5 +1,7 @@
 // Package ref is the float64 reference for the softmax kernels: the values
-// that every kernel is measured against (DESIGN.md, sections 2 and 3).
+// that every kernel is measured against (see the special values and the
+// accuracy bounds in the documentation of package kernels, and the
+// Accuracy section of the README).
 //
 // Inputs are float32 rows, as the kernels take them; outputs are float64.
 // Every function works in float64: the maximum, exp(x - max) with math.Exp,
@@ -7,7 +9,7 @@
 // is within a few float64 ulps of the exact value, which is a few 1e-9 ULPs
 // of a float32 result: far below the error of any float32 kernel.
 //
-// The special rows follow DESIGN.md section 2:
+// The special rows follow the special values of package kernels:
 //
 //	input row            Softmax      LogSoftmax   LogSumExp
 //	empty                no-op        no-op        -Inf
@@ -29,8 +31,10 @@ import (
 )
 
 // MinNormal32 is the smallest normal float32, 2^-126. Kernel outputs below
-// it may be flushed to zero (DESIGN.md section 2), so error checks usually
-// skip reference values smaller than this.
+// it may be flushed to zero (Softmax flushes an element whose term is below
+// 2^-126 or so of the row's largest, as package kernels documents, and its
+// output is then below 2^-126), so error checks usually skip reference
+// values smaller than this.
 const MinNormal32 = 0x1p-126
 
 // ksum is a Neumaier (improved Kahan-Babuska) compensated sum: s + c holds
