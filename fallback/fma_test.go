@@ -119,8 +119,8 @@ func fmaSame(x, y float32) bool {
 	return math.Float32bits(x) == math.Float32bits(y) || (x != x && y != y)
 }
 
-// fmaChecker compares fma32 with the reference and reports the first few
-// mismatches of a test family.
+// fmaChecker compares fma32 and fma32c with the reference and reports the
+// first few mismatches of a test family.
 type fmaChecker struct {
 	t    *testing.T
 	ref  *fmaRef

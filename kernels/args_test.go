@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -429,5 +430,16 @@ func TestForcedImpl(t *testing.T) {
 	out, err := child("no-such-impl")
 	if err == nil || !strings.Contains(out, `softmax: SOFTMAX_IMPL="no-such-impl": unknown implementation; this CPU runs: `) || !strings.Contains(out, "generic") {
 		t.Errorf("unknown implementation: err %v, output:\n%s", err, out)
+	}
+	// An implementation of another architecture, or left out by purego.
+	for _, name := range []string{"avx512", "avx2", "neon"} {
+		if slices.ContainsFunc(registry, func(im *Implementation) bool { return im.name == name }) {
+			continue
+		}
+		out, err := child(name)
+		if err == nil || !strings.Contains(out, fmt.Sprintf("softmax: SOFTMAX_IMPL=%q: implementation not in this build", name)) {
+			t.Errorf("%s=%s: err %v, output:\n%s", EnvVar, name, err, out)
+		}
+		break
 	}
 }

@@ -151,18 +151,21 @@ func (s Stats) MarshalBinary() ([]byte, error) {
 	return b, nil
 }
 
-// statsMinSum is the least finite sum UnmarshalBinary accepts. The sum of
-// any statistics that StatsOf and Merge make, but the empty ones', holds
-// the term of their largest element, exp(r) for the r within ±ln(2)/2
-// that the exponential reduces it to, or 1: 2^-1/2 = 0.70711 or more.
+// statsMinSum is the least finite positive sum UnmarshalBinary accepts.
+// The sum of any statistics that StatsOf and Merge make, but the empty
+// ones' (0), holds the term of their largest element: 1 for a maximum
+// beyond ±208, else exp(r) for the r, within about ±ln(2)/2, that the
+// exponential reduces it to (n being rounded from float32 products, r can
+// pass -ln(2)/2 by 3e-6): 0.70710 or more.
 const statsMinSum = 0.707
 
 // UnmarshalBinary decodes what MarshalBinary encoded. It returns an error,
 // and leaves s unchanged, if data is not 12 bytes, or if it holds a
 // negative sum (-0 included), a sum of +Inf with a maximum other than
 // +Inf, a finite positive sum with an infinite or NaN maximum, or a finite
-// sum below 0.707, which StatsOf and Merge never make (their sums are
-// 2^-1/2 or more). It does not check every relation between a sum and its
+// positive sum below 0.707, which StatsOf and Merge never make (their
+// finite non-zero sums are 0.70710 or more). It does not check every
+// relation between a sum and its
 // maximum: statistics that no chunks have, but that it accepts, give
 // unspecified results.
 func (s *Stats) UnmarshalBinary(data []byte) error {

@@ -761,17 +761,27 @@ func TestStatsBinary(t *testing.T) {
 			}
 		}
 	}
-	// The least sums (statsMinSum): one element whose term is
-	// exp(-ln(2)/2) = 2^-1/2 (at -ln(2)/2) or 1 (1e30), and merges.
-	for _, x := range []float32{-0.34657359, 0.34657359, 1e30} {
-		s := StatsOf([]float32{x})
-		for _, v := range []Stats{s, s.Merge(StatsOf([]float32{x - 50}))} {
-			b, _ := v.MarshalBinary()
-			var u Stats
-			if err := u.UnmarshalBinary(b); err != nil || !sameBits(u, v) {
-				t.Errorf("round trip of StatsOf(%v) (sum %v): %v, %v", x, v.s.Sum, u, err)
-			}
+	// The least sums (statsMinSum): a chunk whose largest element's term
+	// is exp(r) for r just past -ln(2)/2 (at -206.21129, 0.7071052), and
+	// merges of chunks with other maxima and offsets.
+	least := 2.0
+	for _, v := range []Stats{
+		StatsOf([]float32{-206.21129}),
+		StatsOf([]float32{-0.34657359}),
+		StatsOf([]float32{-206.21129}).Merge(StatsOf([]float32{-1e30})),
+		StatsOf([]float32{-0.34657359}).Merge(StatsOf([]float32{-300})),
+		StatsOf([]float32{300}).Merge(StatsOf([]float32{0})),
+		StatsOf([]float32{-1e30}),
+	} {
+		least = min(least, v.s.Sum)
+		b, _ := v.MarshalBinary()
+		var u Stats
+		if err := u.UnmarshalBinary(b); err != nil || !sameBits(u, v) {
+			t.Errorf("round trip of %v: %v, %v", v.s, u.s, err)
 		}
+	}
+	if least > 0.70711 {
+		t.Errorf("the least sum tested is %v: no longer near 2^-1/2", least)
 	}
 	var zero Stats
 	b, _ := zero.MarshalBinary()

@@ -217,7 +217,6 @@ const (
 // block sizes, aligned and not, in place and not.
 func addRowSeeds(f *testing.F) {
 	max32 := float32(math.MaxFloat32)
-	negZero := float32(math.Copysign(0, -1))
 	for _, s := range [][]byte{
 		fuzzSeed(0, 0, 0, 0, 0, 0, 0),
 		fuzzSeed(fillRepeat, 0, 1, 0, 0, 0, 0, 3),
@@ -1040,7 +1039,6 @@ func fuzzScaled(f *testing.F, k scaledKernel, rowRef func(dst, src []float32), c
 // mode, mask and special scale, on short and long batches.
 func addFusedSeeds(f *testing.F) {
 	var none fallback.Stats
-	negZero := float32(math.Copysign(0, -1))
 	for _, s := range [][]byte{
 		fusedSeed(fuzzSeed(0, 0, 0, 0, 0, 0, 0), 0, 0, 1, none),
 		fusedSeed(fuzzSeed(fillRandom, 0x31, 100, 9, 3, 1, 1), 1, 1, 0.125, none),

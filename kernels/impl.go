@@ -47,9 +47,9 @@ type kernelSet struct {
 // the same input. Its methods are the package-level functions of the same
 // names, bound to this implementation; they check their arguments the same
 // way and are safe for concurrent use. Default, Lookup and Implementations
-// return the only usable values: a zero Implementation (or a nil one, as
-// Lookup returns for a name it does not know) has no kernels, and its
-// methods fail with a nil dereference.
+// return the only usable values: a zero Implementation, or a nil one (what
+// Lookup returns for a name this CPU and build cannot run), has no
+// kernels, and its kernel methods fail with a nil dereference.
 type Implementation struct {
 	name      string
 	supported func() bool

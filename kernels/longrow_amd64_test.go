@@ -294,14 +294,16 @@ func runLogSoftmaxTests(t *testing.T) {
 }
 
 // TestBitExactLongKernelsAVX512 runs the LogSoftmaxRows, backward Rows
-// and CrossEntropy(Rows) tests with every batch that the short kernels
-// leave sent to the AVX-512 long-row kernels: LogSoftmaxLongRowsAVX512
-// (logLongColsAVX512 and logLongElemsAVX512 1), and
-// SoftmaxBackwardLongRowsAVX512, LogSoftmaxBackwardLongRowsAVX512 and
-// CrossEntropyLongRowsAVX512 (longColsAVX512 and longElemsAVX512 1): rows
-// of every length, of every kind, at every offset, and against guard
-// pages. (As on AVX2, a group of short rows that the short kernel leaves
-// goes row by row through the row kernel.)
+// and CrossEntropy(Rows) tests with the AVX-512 long-row kernels'
+// thresholds at 1 (logLongColsAVX512, logLongElemsAVX512, longColsAVX512
+// and longElemsAVX512): rows of every length, of every kind, at every
+// offset, and against guard pages. LogSoftmaxRows then sends every batch
+// to LogSoftmaxLongRowsAVX512, short rows included; the backward Rows
+// kernels send it what the short kernels leave to
+// SoftmaxBackwardLongRowsAVX512 and LogSoftmaxBackwardLongRowsAVX512;
+// CrossEntropyRows sends whole batches to CrossEntropyLongRowsAVX512, but
+// runs a group of short rows that the short kernel leaves row by row
+// through CrossEntropyRowsAVX512.
 func TestBitExactLongKernelsAVX512(t *testing.T) {
 	if !avx512.supported() {
 		t.Skip("AVX-512 not supported by this CPU")

@@ -120,8 +120,8 @@ func TestSemanticsSoftmax(t *testing.T) {
 			}
 		}
 
-		// A term exp(x - max) whose power of two, round((x - max)*log2e),
-		// is below 2^-126 is flushed to zero: -88 (-126.96) is, -87.5
+		// A term exp(x - max) whose exponent n = round((x - max)*log2e)
+		// is below -126 is flushed to zero: -88 (-126.96) is, -87.5
 		// (-126.24) is not, and gives a subnormal output. An output that
 		// is below 2^-126 only after the division by S is kept, as a
 		// subnormal: exp(-87)/2 in the second row.

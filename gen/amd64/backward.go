@@ -106,13 +106,14 @@ func backwardRowsDoc(bk backwardKernel, fn, requires string) []string {
 
 // backwardFunction declares bk's kernel on one instruction set: the
 // one-row kernel, the batched one if rows, or with long the long-row one,
-// whose label prefix takes an "l". sfx ends its name, requires names the
-// instruction set in its doc, isa lists what it uses (the batched kernels
-// add PREFETCHT0 and SFENCE), and the long-row kernel stores dx
-// non-temporally where it is vec-byte aligned and cols a multiple of a
-// vector's vec/4 elements.
+// for which it appends "l" to bk.prefix, the prefix of its labels. sfx
+// ends the kernel's name, requires names the instruction set in its doc,
+// isa lists the extensions it may use (the batched and long-row kernels
+// add PREFETCHT0 and SFENCE's), and the long-row kernel's doc says that it
+// stores dx non-temporally where dx is vec-byte aligned and cols a
+// multiple of a vector's vec/4 elements.
 func (g *gen) backwardFunction(bk *backwardKernel, rows, long bool, sfx, requires string, isa []string, vec int) {
-	if rows {
+	if rows || long {
 		isa = append(isa, "MMX+") // PREFETCHT0, SFENCE
 	}
 	switch {

@@ -4,10 +4,14 @@
 //
 //	go run -C gen/amd64 . -out ../../internal/asm
 //
-// Every kernel has one generator file here, NAME.go, which writes
-// internal/asm/NAME_amd64.s and internal/asm/NAME_amd64.go. The canonical
+// Each entry of files below writes internal/asm/NAME_amd64.s and
+// internal/asm/NAME_amd64.go, mostly from the generator file NAME.go here,
+// with code the other files share (lib.go, pass3.go and fused256.go write
+// nothing of their own; short_backward.go's kernels land in
+// backward_amd64.*, fused256.go's in fused_amd64.*). The canonical
 // algorithm, whose bits every kernel reproduces, is in package fallback
-// (fallback/NAME.go); the tests that compare the two are in package kernels.
+// (see the doc of package internal/asm for which file); the tests that
+// compare the two are in package kernels.
 //
 // The output depends only on this module's source: running it twice gives
 // the same bytes.

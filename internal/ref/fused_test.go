@@ -59,7 +59,7 @@ func TestFma32(t *testing.T) {
 		check(float32(math.Ldexp(1+r.Float64(), 64)), float32(math.Ldexp(1+r.Float64(), 63)), -float32(math.Ldexp(r.Float64(), 127)))
 	}
 	inf := float32(math.Inf(1))
-	for _, v := range [][3]float32{{0, 5, 0}, {-0.0, 5, 0}, {inf, 2, 1}, {inf, 2, -inf}, {0, inf, 1}, {1, 1, inf}} {
+	for _, v := range [][3]float32{{0, 5, 0}, {float32(math.Copysign(0, -1)), 5, 0}, {inf, 2, 1}, {inf, 2, -inf}, {0, inf, 1}, {1, 1, inf}} {
 		got, want := Fma32(v[0], v[1], v[2]), float32(float64(v[0])*float64(v[1])+float64(v[2]))
 		if got != want && !(got != got && want != want) {
 			t.Errorf("Fma32(%v) = %v, want %v", v, got, want)
