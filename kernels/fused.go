@@ -165,9 +165,8 @@ const statsMinSum = 0.707
 // +Inf, a finite positive sum with an infinite or NaN maximum, or a finite
 // positive sum below 0.707, which StatsOf and Merge never make (their
 // finite non-zero sums are 0.70710 or more). It does not check every
-// relation between a sum and its
-// maximum: statistics that no chunks have, but that it accepts, give
-// unspecified results.
+// relation between a sum and its maximum: statistics that no chunks have,
+// but that it accepts, give unspecified results.
 func (s *Stats) UnmarshalBinary(data []byte) error {
 	if len(data) != statsLen {
 		return errors.New("softmax: Stats encoding is not 12 bytes")
