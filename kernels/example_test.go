@@ -334,8 +334,7 @@ func ExampleImplementation_LogSoftmaxBackward() {
 }
 
 func ExampleImplementation_SoftmaxBackwardRows() {
-	// A batch of two rows of softmax outputs y and gradients dy, on every
-	// implementation: each gives the same bits.
+	// Two rows of softmax outputs y and their gradients dy, in one call.
 	y := []float32{
 		0.1, 0.2, 0.3, 0.4,
 		0.25, 0.25, 0.25, 0.25,
@@ -344,27 +343,15 @@ func ExampleImplementation_SoftmaxBackwardRows() {
 		1, 0, 0, 0,
 		0.5, -0.5, 1, 0,
 	}
-	var want []float32
-	for _, im := range kernels.Implementations() {
-		dx := make([]float32, len(y))
-		im.SoftmaxBackwardRows(dx, y, dy, 4)
-		if want == nil {
-			want = dx
-		}
-		for i := range dx {
-			if math.Float32bits(dx[i]) != math.Float32bits(want[i]) {
-				fmt.Println(im, "differs at", i)
-			}
-		}
-	}
-	fmt.Printf("%.4f %.4f\n", want[:4], want[4:])
+	dx := make([]float32, len(y))
+	kernels.Default().SoftmaxBackwardRows(dx, y, dy, 4)
+	fmt.Printf("%.4f %.4f\n", dx[:4], dx[4:])
 	// Output: [0.0900 -0.0200 -0.0300 -0.0400] [0.0625 -0.1875 0.1875 -0.0625]
 }
 
 func ExampleImplementation_LogSoftmaxBackwardRows() {
 	// Two rows of log-probabilities; dy is the gradient of -log p[target]
-	// for targets 3 and 0, so dx = p - onehot(target). The same bits on
-	// every implementation.
+	// for targets 3 and 0, so dx = p - onehot(target).
 	y := make([]float32, 8)
 	for i, p := range []float64{0.1, 0.2, 0.3, 0.4, 0.25, 0.25, 0.25, 0.25} {
 		y[i] = float32(math.Log(p))
@@ -373,20 +360,9 @@ func ExampleImplementation_LogSoftmaxBackwardRows() {
 		0, 0, 0, -1,
 		-1, 0, 0, 0,
 	}
-	var want []float32
-	for _, im := range kernels.Implementations() {
-		dx := make([]float32, len(y))
-		im.LogSoftmaxBackwardRows(dx, y, dy, 4)
-		if want == nil {
-			want = dx
-		}
-		for i := range dx {
-			if math.Float32bits(dx[i]) != math.Float32bits(want[i]) {
-				fmt.Println(im, "differs at", i)
-			}
-		}
-	}
-	fmt.Printf("%.4f %.4f\n", want[:4], want[4:])
+	im, _ := kernels.Lookup("generic")
+	im.LogSoftmaxBackwardRows(dy, y, dy, 4) // in place
+	fmt.Printf("%.4f %.4f\n", dy[:4], dy[4:])
 	// Output: [0.1000 0.2000 0.3000 -0.6000] [-0.7500 0.2500 0.2500 0.2500]
 }
 
