@@ -46,9 +46,9 @@ var scaledKernels = []scaledKernel{
 	{"ScaledLogSoftmaxRows", (*Implementation).ScaledLogSoftmaxRows, fallback.ScaledLogSoftmaxRows},
 }
 
-// checkScaled runs k on im out of place and in place and compares both
-// with the fallback.
-func checkScaled(t *testing.T, what string, im *Implementation, k scaledKernel, x, mask []float32, scale float32, cols int) {
+// checkScaled runs k on im out of place and in place, compares both with
+// the fallback, and returns the fallback's result.
+func checkScaled(t *testing.T, what string, im *Implementation, k scaledKernel, x, mask []float32, scale float32, cols int) []float32 {
 	t.Helper()
 	want, got := make([]float32, len(x)), make([]float32, len(x))
 	k.want(want, x, mask, scale, cols)
@@ -57,6 +57,7 @@ func checkScaled(t *testing.T, what string, im *Implementation, k scaledKernel, 
 	in := append([]float32(nil), x...)
 	k.call(im, in, in, mask, scale, cols)
 	compareBits(t, what+", in place", x, want, in)
+	return want
 }
 
 // TestBitExactScaledRows runs batches of every row length up to 70 and
